@@ -1,0 +1,266 @@
+"""The Starlette application: HTTP in, validated events to the pipeline, rows to the writer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import config as config_mod
+from . import pipeline, request as edge
+from .agents import AgentCache
+from .errors import ClientError, Kind
+from .event import RequestInfo
+from .geo import GeoLookup, default_db_path
+from .metrics import Metrics
+from .salts import Salts
+from .settings import Settings
+from .store import Store, migrate, open_store
+from .writer import Overloaded, Writer
+
+log = logging.getLogger("collector.app")
+STATIC = Path(__file__).resolve().parent / "static"
+GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
+       b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+BODY_READ_TIMEOUT_S = 10.0
+RETRY_AFTER_S = 5
+
+
+@dataclass
+class Collector:
+    """Everything a request needs, built once at startup (the clock and store are injectable)."""
+
+    settings: Settings
+    config: config_mod.Config
+    ctx: pipeline.Context
+    validate: Callable[[Any], list[Any]]
+    metrics: Metrics
+    clock: Callable[[], float]
+    store: Store | None = None
+    writer: Writer | None = None
+    ready: bool = False
+    tracker: tuple[bytes, str] = (b"", "")
+    known_hosts: frozenset[str] = field(default_factory=frozenset)
+
+
+def load_secret(settings: Settings) -> bytes:
+    """The key for HMACs of consented ids: stable across restarts, random, never logged."""
+    path = settings.data_dir / "secret.key"
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    path.touch(mode=0o600)
+    path.write_text(key.hex())
+    return key
+
+
+def build_collector(settings: Settings, clock: Callable[[], float] = time.time) -> Collector:
+    config = config_mod.load(settings.config_path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ctx = pipeline.Context(
+        config=config, geo=GeoLookup(settings.geoip_db or default_db_path()), agents=AgentCache(),
+        salts=Salts(settings.data_dir / "salts", clock), secret=load_secret(settings),
+        trusted_proxies=settings.trusted_proxies,
+    )
+    tracker = (STATIC / "t.js").read_bytes() if (STATIC / "t.js").exists() else b""
+    hosts = frozenset(d for policy in config.sites.values() for d in policy.domains)
+    return Collector(settings=settings, config=config, ctx=ctx, metrics=Metrics(), clock=clock,
+                     validate=edge.load_validator(edge.SCHEMA_PATH), known_hosts=hosts,
+                     tracker=(tracker, f'"{hashlib.sha256(tracker).hexdigest()[:16]}"'))
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return "?"
+
+
+def request_info(request: Request) -> RequestInfo:
+    headers = request.headers
+    forwarded = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    if not forwarded and "forwarded" in headers:
+        forwarded = [p.split("=", 1)[1].strip('"[]').rsplit("]", 1)[0]
+                     for part in headers["forwarded"].split(",") for p in part.split(";")
+                     if p.strip().lower().startswith("for=")]
+    origin = headers.get("origin") or headers.get("referer") or ""
+    return RequestInfo(
+        peer=request.client.host if request.client else "",
+        forwarded_for=tuple(forwarded), user_agent=headers.get("user-agent", ""),
+        origin_host=_host(origin) if origin and origin != "null" else "",
+        gpc=headers.get("sec-gpc") == "1", dnt=headers.get("dnt") == "1",
+    )
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, refused past MAX_BODY_BYTES whether announced by Content-Length or streamed."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > edge.MAX_BODY_BYTES):
+        raise ClientError(Kind.TOO_LARGE, "too_large", f"body exceeds {edge.MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    try:
+        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > edge.MAX_BODY_BYTES:
+                    raise ClientError(Kind.TOO_LARGE, "too_large", f"body exceeds {edge.MAX_BODY_BYTES} bytes")
+    except TimeoutError:
+        raise ClientError(Kind.INVALID, "body_timeout", "the body did not arrive in time") from None
+    return bytes(body)
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _cors(collector: Collector, request: Request) -> dict[str, str]:
+    origin = request.headers.get("origin", "")
+    if origin and _host(origin) in collector.known_hosts:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {}
+
+
+def accept(collector: Collector, items: list[Any], info: RequestInfo) -> dict[str, Any]:
+    """Validate, run the pipeline and queue the rows; the answer body of a 202."""
+    now_ms = int(collector.clock() * 1000)
+    window = (collector.settings.ts_past_window_s * 1000, collector.settings.ts_future_window_s * 1000)
+    events = edge.build(items, collector.validate, info, now_ms, window)
+    metrics = collector.metrics
+    metrics.inc("collector_events_received_total", len(events))
+    rows, dropped = pipeline.run(events, collector.ctx)
+    if any(reason.rejects_request for _, reason in dropped):
+        raise ClientError(Kind.FORBIDDEN, "origin_not_allowed", "this origin may not send events for the site")
+    assert collector.writer is not None
+    try:
+        collector.writer.submit(rows, dropped.items())
+    except Overloaded:
+        raise ClientError(Kind.UNAVAILABLE, "overloaded", "try again later", RETRY_AFTER_S) from None
+    by_reason: dict[str, int] = {}
+    for (_, reason), n in dropped.items():
+        by_reason[reason.value] = by_reason.get(reason.value, 0) + n
+        metrics.inc("collector_events_dropped_total", n, reason=reason.value)
+    metrics.inc("collector_events_accepted_total", len(rows))
+    return {"accepted": len(rows), "dropped": by_reason}
+
+
+def _collector(request: Request) -> Collector:
+    return request.app.state.collector  # type: ignore[no-any-return]
+
+
+def _error(collector: Collector, exc: ClientError, headers: dict[str, str] | None = None) -> Response:
+    collector.metrics.inc("collector_requests_rejected_total", error=exc.error)
+    headers = dict(headers or {})
+    if exc.retry_after_s is not None:
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return _json(exc.status, exc.body(), headers)
+
+
+async def ingest(request: Request) -> Response:
+    collector = _collector(request)
+    cors = _cors(collector, request)
+    try:
+        edge.check_content_type(request.headers.get("content-type", ""))
+        body = edge.inflate(await read_body(request), request.headers.get("content-encoding", ""))
+        result = accept(collector, edge.decode(body), request_info(request))
+    except ClientError as exc:
+        return _error(collector, exc, cors)
+    return _json(202, result, cors)
+
+
+async def preflight(request: Request) -> Response:
+    headers = _cors(_collector(request), request)
+    if headers:
+        headers |= {"Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": "Content-Type",
+                    "Access-Control-Max-Age": "86400"}
+    return Response(status_code=204, headers=headers)
+
+
+async def pixel(request: Request) -> Response:
+    """The no-JS pixel: always a 1x1 GIF; invalid input is counted, never stored."""
+    collector = _collector(request)
+    q = request.query_params
+    item = {"site": q.get("site", ""), "type": "pageview", "url": q.get("url") or request.headers.get("referer", ""),
+            "consent": {}}
+    if q.get("ref"):
+        item["referrer"] = q["ref"]
+    try:
+        accept(collector, [item], request_info(request))
+    except ClientError as exc:
+        collector.metrics.inc("collector_requests_rejected_total", error=exc.error)
+    return Response(GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
+
+
+async def tracker(request: Request) -> Response:
+    body, etag = _collector(request).tracker
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+
+async def healthz(request: Request) -> Response:
+    return _json(200, {"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    ready = _collector(request).ready
+    return _json(200 if ready else 503, {"status": "ready" if ready else "not ready"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(_collector(request).metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(settings: Settings, clock: Callable[[], float] = time.time, store: Store | None = None) -> Starlette:
+    collector = build_collector(settings, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own_store = store is None
+        collector.store = open_store(settings) if own_store else store
+        migrate(collector.store)
+        collector.writer = Writer(
+            collector.store, collector.metrics, flush_rows=settings.flush_rows,
+            flush_interval_ms=settings.flush_interval_ms, max_rows=settings.buffer_max_rows, clock=clock,
+            drop_retention=lambda site: (collector.config.sites[site].rollup_retention_days
+                                         if site in collector.config.sites else config_mod.DEFAULT_ROLLUP_DAYS),
+        )
+        collector.writer.start()
+        collector.ready = True
+        log.info("collector ready", extra={"sites": len(collector.config.sites),
+                                           "store": "embedded" if collector.store.embedded else "server"})
+        try:
+            yield
+        finally:
+            collector.ready = False
+            collector.writer.close()
+            if own_store:
+                collector.store.close()
+            collector.ctx.geo.close()
+            log.info("collector stopped")
+
+    routes = [
+        Route("/api/event", ingest, methods=["POST"]),
+        Route("/api/event", preflight, methods=["OPTIONS"]),
+        Route("/api/event.gif", pixel, methods=["GET"]),
+        Route("/t.js", tracker, methods=["GET"]),
+        Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.collector = collector
+    return app

@@ -1,0 +1,97 @@
+"""The `collector` command: serve, migrate, sql (and the consent/rights commands)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import orjson
+
+from . import logs
+from .config import ConfigError
+from .settings import SettingsError, from_env
+from .store import StoreLocked, migrate, open_store
+
+log = logging.getLogger("collector")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = from_env()
+    logs.configure(settings.log_level)
+    if settings.config_path.name == "sites.toml" and "demo" in settings.config_path.parts:
+        log.warning("COLLECTOR_CONFIG is not set: serving the demo site config")
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
+                server_header=False, proxy_headers=False, timeout_graceful_shutdown=10)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    settings = from_env()
+    logs.configure(settings.log_level)
+    store = open_store(settings)
+    try:
+        applied = migrate(store)
+    finally:
+        store.close()
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    settings = from_env()
+    store = open_store(settings)
+    try:
+        migrate(store)
+        result = store.client.query(args.query)
+        if args.format == "json":
+            print(orjson.dumps([dict(zip(result.column_names, row, strict=True)) for row in result.result_rows],
+                               default=str, option=orjson.OPT_INDENT_2).decode())
+        else:
+            print("\t".join(result.column_names))
+            for row in result.result_rows:
+                print("\t".join("" if v is None else str(v) for v in row))
+    finally:
+        store.close()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="collector", description="Privacy-first analytics event collector")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP collector")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=_serve)
+    sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
+    sql = sub.add_parser("sql", help="run one SQL query on the store (embedded: the server must be stopped)")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=("tsv", "json"), default="tsv")
+    sql.set_defaults(func=_sql)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ConfigError, SettingsError, StoreLocked) as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a query error: the engine's message, not a traceback
+        from clickhouse_connect.driver.exceptions import ClickHouseError
+
+        if isinstance(exc, ClickHouseError):
+            print(f"collector: query failed: {str(exc).splitlines()[0][:500]}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Per-site policy from the TOML file in COLLECTOR_CONFIG, validated at startup with clear errors."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+GEO_LEVELS = ("city", "region", "country", "none")
+CONSENT_MODES = ("default", "strict")
+SIGNAL_TIERS = {"gpc": ("anonymous", "denied"), "dnt": ("anonymous", "denied", "ignore")}
+
+
+class ConfigError(ValueError):
+    """The sites config is invalid; the message names the file, site and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class SitePolicy:
+    site: str
+    # Hosts (Origin/Referer) allowed to send events for this site; "*.example.com" matches subdomains.
+    domains: tuple[str, ...]
+    # Coarsest location ever stored for this site: city is the finest the collector supports.
+    geo: str = "city"
+    # "strict": no anonymous tier without consent, events without consent are only counted.
+    consent: str = "default"
+    # What the Global Privacy Control and Do Not Track signals do when the visitor has not consented.
+    gpc: str = "anonymous"
+    dnt: str = "anonymous"
+    # Raw events are personal-ish data (pseudonymous ids, paths): privacy-first default of 30 days.
+    retention_days: int = 30
+    # Rollups hold no identifiers, only sketches and counts: kept long for year-over-year reports.
+    rollup_retention_days: int = 3 * 366  # see DEFAULT_ROLLUP_DAYS
+    # Proof of consent must outlive the raw events it covers (accountability, GDPR art. 7(1)).
+    receipt_retention_days: int = 3 * 366
+    # Query parameters kept besides utm_*; everything else is cut from stored URLs.
+    query_params: tuple[str, ...] = ()
+    # Keep the URL fragment (only for sites that route by hash).
+    hash_routing: bool = False
+    # Dashboards hide groups with fewer distinct visitors than this.
+    small_cell_threshold: int = 5
+    # Current version of the site's privacy policy, recorded on consent receipts.
+    policy_version: str = ""
+
+    def allows_host(self, host: str) -> bool:
+        host = host.lower()
+        for domain in self.domains:
+            if host == domain or (domain.startswith("*.") and host.endswith(domain[1:])):
+                return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    sites: Mapping[str, SitePolicy]
+
+
+DEFAULT_ROLLUP_DAYS = 3 * 366
+_KEYS = {f.name for f in fields(SitePolicy)} - {"site"}
+_INT_KEYS = ("retention_days", "rollup_retention_days", "receipt_retention_days", "small_cell_threshold")
+_MAX_RETENTION_DAYS = 65_535  # the column is a UInt16
+
+
+def _fail(where: str, key: str, why: str) -> ConfigError:
+    return ConfigError(f"{where}: '{key}' {why}")
+
+
+def _site(site: str, raw: Mapping[str, Any], where: str) -> SitePolicy:
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise _fail(where, unknown[0], f"is not a known setting (known: {', '.join(sorted(_KEYS))})")
+    if not site.isascii() or not site or len(site) > 100:
+        raise _fail(where, "site", "must be 1-100 ASCII characters")
+    values: dict[str, Any] = dict(raw)
+    domains = values.get("domains", [site])
+    if not isinstance(domains, list) or not all(isinstance(d, str) and d for d in domains):
+        raise _fail(where, "domains", "must be a list of host names")
+    values["domains"] = tuple(d.lower() for d in domains)
+    for key in _INT_KEYS:
+        if key in values:
+            value = values[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise _fail(where, key, f"must be a non-negative integer, got {value!r}")
+            if key.endswith("_days") and not 1 <= value <= _MAX_RETENTION_DAYS:
+                raise _fail(where, key, f"must be between 1 and {_MAX_RETENTION_DAYS} days, got {value}")
+    choices = {"geo": GEO_LEVELS, "consent": CONSENT_MODES, **SIGNAL_TIERS}
+    for key, allowed in choices.items():
+        if key in values and values[key] not in allowed:
+            raise _fail(where, key, f"must be one of {', '.join(allowed)}, got {values[key]!r}")
+    params = values.get("query_params", [])
+    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+        raise _fail(where, "query_params", "must be a list of parameter names")
+    values["query_params"] = tuple(params)
+    for key in ("hash_routing",):
+        if key in values and not isinstance(values[key], bool):
+            raise _fail(where, key, "must be true or false")
+    if "policy_version" in values and not isinstance(values["policy_version"], str):
+        raise _fail(where, "policy_version", "must be a string")
+    return SitePolicy(site=site, **values)
+
+
+def parse(data: Mapping[str, Any], source: str = "config") -> Config:
+    unknown = sorted(set(data) - {"sites"})
+    if unknown:
+        raise _fail(source, unknown[0], "is not a known section (expected [sites.<id>])")
+    sites = data.get("sites", {})
+    if not isinstance(sites, dict) or not sites:
+        raise _fail(source, "sites", "must define at least one [sites.<id>] table")
+    parsed = {}
+    for site, raw in sites.items():
+        if not isinstance(raw, dict):
+            raise _fail(source, f"sites.{site}", "must be a table")
+        parsed[site] = _site(site, raw, f"{source}: [sites.\"{site}\"]")
+    return Config(sites=parsed)
+
+
+def load(path: Path) -> Config:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse(data, str(path))

@@ -1,0 +1,191 @@
+"""The privacy pipeline: one ordered list of small steps. Read it top to bottom to read the promise.
+
+Each step takes an Event and returns it, enriched or reduced, or marked dropped with a Reason.
+No step imports Starlette; the request was validated at the edge (request.py) before any step runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .agents import BOT, AgentCache
+from .config import Config
+from .event import Event, Reason, Tier
+from .geo import GeoLookup, coarsen
+from .minimise import split_page, split_referrer
+from .row import to_row
+from .salts import Salts
+from .settings import Network
+
+
+@dataclass(slots=True)
+class Context:
+    """What the steps need besides the event; built once at startup, injected for tests."""
+
+    config: Config
+    geo: GeoLookup
+    agents: AgentCache
+    salts: Salts
+    secret: bytes
+    trusted_proxies: tuple[Network, ...] = ()
+    _trusted: dict[str, bool] = field(default_factory=dict)
+
+    def is_trusted(self, address: str) -> bool:
+        trusted = self._trusted.get(address)
+        if trusted is None:
+            try:
+                ip = ipaddress.ip_address(address)
+                trusted = any(ip in net for net in self.trusted_proxies)
+            except ValueError:
+                trusted = False
+            if len(self._trusted) < 10_000:
+                self._trusted[address] = trusted
+        return trusted
+
+
+Step = Callable[[Event, Context], Event]
+
+
+def resolve_site(event: Event, ctx: Context) -> Event:
+    policy = ctx.config.sites.get(event.site)
+    if policy is None:
+        return event.drop(Reason.UNKNOWN_SITE)
+    event.policy = policy
+    origin = event.request.origin_host if event.request else ""
+    if origin and not policy.allows_host(origin):
+        return event.drop(Reason.ORIGIN_NOT_ALLOWED)
+    return event
+
+
+def client_ip(event: Event, ctx: Context) -> Event:
+    """The socket peer; forwarded headers count only when the peer is a trusted proxy, and then the
+    right-most forwarded address that is not itself a trusted proxy is the client."""
+    request = event.request
+    assert request is not None
+    ip = request.peer
+    if request.forwarded_for and ctx.is_trusted(ip):
+        for hop in reversed(request.forwarded_for):
+            ip = hop
+            if not ctx.is_trusted(hop):
+                break
+    event.ip = ip
+    return event
+
+
+def geolocate(event: Event, ctx: Context) -> Event:
+    event.geo = coarsen(ctx.geo.lookup(event.ip), event.policy.geo)
+    return event
+
+
+def user_agent(event: Event, ctx: Context) -> Event:
+    agent = ctx.agents.classify(event.request.user_agent if event.request else "")
+    if agent is BOT:
+        return event.drop(Reason.BOT)
+    event.ua = agent
+    return event
+
+
+def consent(event: Event, ctx: Context) -> Event:
+    """full with consent and a first-party id; otherwise anonymous or denied by the site policy."""
+    policy = event.policy
+    request = event.request
+    analytics = event.consent.get("analytics")
+    if analytics is True and event.vid:
+        event.tier = Tier.FULL
+        return event
+    if policy.consent == "strict" and analytics is not True:
+        tier = Tier.DENIED
+    elif analytics is False:
+        tier = Tier.ANONYMOUS
+    elif request is not None and request.gpc and analytics is None:
+        tier = Tier(policy.gpc)
+    elif request is not None and request.dnt and analytics is None and policy.dnt != "ignore":
+        tier = Tier(policy.dnt)
+    else:
+        tier = Tier.ANONYMOUS
+    event.tier = tier
+    return event.drop(Reason.CONSENT_DENIED) if tier is Tier.DENIED else event
+
+
+def _hash64(key: bytes, *parts: str) -> int:
+    message = "\0".join(parts).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hmac.digest(key, message, "sha256")[:8], "big")
+
+
+def pseudonymise(event: Event, ctx: Context) -> Event:
+    """full: HMAC of the consented first-party ids. anonymous: a hash keyed by the daily salt of
+    (site, ip, user agent), which cannot be recomputed once the salt is destroyed."""
+    if event.tier is Tier.FULL:
+        event.visitor_id = _hash64(ctx.secret, "visitor", event.site, event.vid)
+        event.session_id = _hash64(ctx.secret, "session", event.site, event.sid) if event.sid else 0
+    else:
+        salt = ctx.salts.for_time(event.ts_ms / 1000)
+        ua = event.request.user_agent if event.request else ""
+        digest = hashlib.blake2b(f"{event.site}\0{event.ip}\0{ua}".encode("utf-8", "surrogatepass"),
+                                 key=salt, digest_size=8).digest()
+        event.visitor_id = event.session_id = int.from_bytes(digest, "big")
+    return event
+
+
+def discard_ip(event: Event, ctx: Context) -> Event:
+    """The IP, the raw user agent and the raw first-party ids leave the event here, for good."""
+    event.ip = ""
+    event.request = None
+    event.vid = event.sid = ""
+    return event
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_LONG_NUMBER = re.compile(r"\d{6,}")
+
+
+def minimise(event: Event, ctx: Context) -> Event:
+    """Path plus allow-listed params; referrer host (external) or path (internal); error messages
+    scrubbed of e-mail addresses and long numbers."""
+    policy = event.policy
+    event.host, event.path, event.utm, event.params = split_page(
+        event.url, policy.query_params, policy.hash_routing)
+    event.url = ""
+    event.referrer_host, event.referrer_path = split_referrer(event.referrer, event.host)
+    event.referrer = ""
+    if "message" in event.data:
+        event.data["message"] = _LONG_NUMBER.sub("#", _EMAIL.sub("[email]", event.data["message"]))
+    return event
+
+
+PIPELINE: tuple[Step, ...] = (
+    resolve_site,
+    client_ip,
+    geolocate,
+    user_agent,
+    consent,
+    pseudonymise,
+    discard_ip,
+    minimise,
+    to_row,
+)
+
+
+def run(events: Iterable[Event], ctx: Context, steps: tuple[Step, ...] = PIPELINE
+        ) -> tuple[list[list[Any]], Counter[tuple[str, Reason]]]:
+    """Run every event through the steps; return the rows to store (built by to_row, the last step)
+    and the drop counts by (site, reason). A dropped event leaves at the step that dropped it."""
+    rows: list[list[Any]] = []
+    dropped: Counter[tuple[str, Reason]] = Counter()
+    for event in events:
+        for step in steps:
+            event = step(event, ctx)
+            if event.dropped is not None:
+                site = event.site if event.policy is not None else ""
+                dropped[(site, event.dropped)] += 1
+                break
+        else:
+            rows.append(event.row)  # type: ignore[arg-type]
+    return rows, dropped

@@ -1,0 +1,134 @@
+"""The edge: turn a request body into validated, typed events, or a ClientError. Validation happens here, once."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import orjson
+
+from .errors import ClientError, Kind
+from .event import Event, RequestInfo
+from .settings import SCHEMAS_DIR
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_EVENTS = 100
+# A compressed body may expand to this many times the body cap before we stop inflating it.
+MAX_INFLATE_RATIO = 5
+CONTENT_TYPES = ("application/json", "text/plain")
+SCHEMA_PATH = SCHEMAS_DIR / "event.schema.json"
+_COMMON = frozenset({"site", "type", "url", "referrer", "ts", "event_id", "consent", "vid", "sid", "props"})
+
+
+def load_validator(schema_path: Path) -> Callable[[Any], list[Any]]:
+    """Compile the event schema once; the returned callable lists the errors of one instance."""
+    validator = jsonschema_rs.validator_for(orjson.loads(schema_path.read_bytes()))
+
+    def errors(instance: Any) -> list[Any]:
+        return list(validator.iter_errors(instance))
+
+    return errors
+
+
+def check_content_type(content_type: str) -> None:
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media not in CONTENT_TYPES:
+        raise ClientError(Kind.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                          "send application/json or text/plain")
+
+
+def inflate(body: bytes, encoding: str) -> bytes:
+    """Undo gzip/deflate Content-Encoding, refusing bombs beyond MAX_INFLATE_RATIO x the body cap."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise ClientError(Kind.UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding", "use gzip, deflate or none")
+    limit = MAX_BODY_BYTES * MAX_INFLATE_RATIO
+    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+    try:
+        inflater = zlib.decompressobj(wbits)
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise ClientError(Kind.INVALID, "invalid_encoding", f"body is not valid {encoding}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise ClientError(Kind.TOO_LARGE, "too_large", f"decompressed body exceeds {limit} bytes")
+    return out
+
+
+def _where(index: int, path: list[Any]) -> str:
+    return "".join([f"events[{index}]", *(f".{p}" if isinstance(p, str) else f"[{p}]" for p in path)])
+
+
+def _schema_error(index: int, error: Any) -> ClientError:
+    """Name the offending field and the rule it broke, without echoing the value back."""
+    kind = type(error.kind).__name__
+    path = list(error.instance_path)
+    if kind == "UnevaluatedProperties":
+        names = ", ".join(sorted(error.kind.unexpected))
+        return ClientError(Kind.INVALID, "invalid_event", f"{_where(index, path)}: unknown field(s) {names}")
+    if kind == "Required":
+        return ClientError(Kind.INVALID, "invalid_event",
+                           f"{_where(index, [*path, error.kind.property])}: required field is missing")
+    rule = str(list(error.schema_path)[-1])
+    return ClientError(Kind.INVALID, "invalid_event", f"{_where(index, path)}: violates '{rule}'")
+
+
+def _items(doc: Any) -> list[Any]:
+    if isinstance(doc, dict) and set(doc) == {"events"}:
+        doc = doc["events"]
+    elif isinstance(doc, dict):
+        doc = [doc]
+    if not isinstance(doc, list):
+        raise ClientError(Kind.INVALID, "invalid_body", "body must be an event object, an array of events "
+                          "or {\"events\": [...]}")
+    if not doc:
+        raise ClientError(Kind.INVALID, "empty_batch", "the batch holds no events")
+    if len(doc) > MAX_EVENTS:
+        raise ClientError(Kind.TOO_LARGE, "too_many_events", f"at most {MAX_EVENTS} events per request")
+    return doc
+
+
+def decode(body: bytes) -> list[Any]:
+    """Bytes to a non-empty list of at most MAX_EVENTS JSON values."""
+    if b"\x00" in body or b"\\u0000" in body:
+        raise ClientError(Kind.INVALID, "invalid_body", "NUL characters are not allowed")
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ClientError(Kind.INVALID, "invalid_json", "body is not valid UTF-8 JSON") from None
+    return _items(doc)
+
+
+def to_event(raw: dict[str, Any], request: RequestInfo | None, ts_ms: int) -> Event:
+    """A schema-valid object to an Event."""
+    return Event(
+        site=raw["site"], type=raw["type"], url=raw["url"], ts_ms=ts_ms,
+        consent=raw["consent"], request=request, referrer=raw.get("referrer", ""),
+        event_id=raw.get("event_id", ""), vid=raw.get("vid", ""), sid=raw.get("sid", ""),
+        data={k: v for k, v in raw.items() if k not in _COMMON} | {"props": raw.get("props") or {}},
+    )
+
+
+def build(items: list[Any], validate: Callable[[Any], list[Any]], request: RequestInfo | None,
+          now_ms: int, window_ms: tuple[int, int]) -> list[Event]:
+    """Validate every item and type it: all or nothing, one bad event rejects the request.
+
+    The client timestamp must lie within `window_ms` (past, future) of server time and is clamped
+    to server time, so a client clock running ahead cannot place events in the future.
+    """
+    events = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ClientError(Kind.INVALID, "invalid_event", f"events[{index}]: must be an object")
+        errors = validate(item)
+        if errors:
+            raise _schema_error(index, errors[0])
+        ts = item.get("ts", now_ms)
+        if not now_ms - window_ms[0] <= ts <= now_ms + window_ms[1]:
+            raise ClientError(Kind.INVALID, "invalid_event", f"events[{index}].ts: outside the accepted window")
+        events.append(to_event(item, request, min(ts, now_ms)))
+    return events

@@ -1,0 +1,82 @@
+"""Process settings, read once from the environment at startup; a bad value fails loudly."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS_DIR = ROOT / "schemas"
+DEMO_CONFIG = Path(__file__).resolve().parent / "demo" / "sites.toml"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("data")
+    clickhouse_url: str | None = None
+    config_path: Path = DEMO_CONFIG
+    admin_token: str | None = None
+    trusted_proxies: tuple[Network, ...] = ()
+    geoip_db: Path | None = None
+    # The writer flushes at whichever comes first: this many rows, or this long after the first row.
+    flush_rows: int = 10_000
+    flush_interval_ms: int = 1_000
+    # Upper bound on rows waiting for the writer; past it the collector answers 503 instead of growing.
+    buffer_max_rows: int = 200_000
+    # Accept client timestamps this far in the past / future; further is a 400.
+    ts_past_window_s: int = 24 * 3600
+    ts_future_window_s: int = 300
+    log_level: str = "INFO"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def parse_networks(raw: str, name: str = "COLLECTOR_TRUSTED_PROXIES") -> tuple[Network, ...]:
+    """Parse a comma/space separated CIDR list; a bare address is a /32 or /128."""
+    nets = []
+    for part in raw.replace(",", " ").split():
+        try:
+            nets.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name}: {part!r} is not an address or CIDR network") from None
+    return tuple(nets)
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    geoip = env.get("COLLECTOR_GEOIP_DB")
+    level = env.get("COLLECTOR_LOG_LEVEL", "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError(f"COLLECTOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    return Settings(
+        data_dir=Path(env.get("COLLECTOR_DATA_DIR") or "data"),
+        clickhouse_url=env.get("CLICKHOUSE_URL") or None,
+        config_path=Path(env.get("COLLECTOR_CONFIG") or DEMO_CONFIG),
+        admin_token=env.get("COLLECTOR_ADMIN_TOKEN") or None,
+        trusted_proxies=parse_networks(env.get("COLLECTOR_TRUSTED_PROXIES", "")),
+        geoip_db=Path(geoip) if geoip else None,
+        flush_rows=_int(env, "COLLECTOR_FLUSH_ROWS", 10_000, 1),
+        flush_interval_ms=_int(env, "COLLECTOR_FLUSH_INTERVAL_MS", 1_000, 1),
+        buffer_max_rows=_int(env, "COLLECTOR_BUFFER_MAX_ROWS", 200_000, 1),
+        log_level=level,
+    )

@@ -1,0 +1,2 @@
+-- The analytics database holds every table of the collector.
+CREATE DATABASE IF NOT EXISTS analytics

@@ -1,0 +1,21 @@
+-- Page views and visitors by country, region and city. No visitor or session id outside uniq sketches.
+CREATE TABLE IF NOT EXISTS analytics.geo_daily
+(
+    site LowCardinality(String) COMMENT 'Site id | Separates the data of each site | all',
+    day Date COMMENT 'UTC day | Time series | all',
+    country LowCardinality(String) COMMENT 'Country ISO code | Audience by country | all',
+    region LowCardinality(String) COMMENT 'Subdivision ISO code | Audience by region | all',
+    city LowCardinality(String) COMMENT 'City name | Audience by city | all',
+    city_geoname_id UInt32 COMMENT 'GeoNames id of the city | Unambiguous city for maps | all',
+    views SimpleAggregateFunction(sum, UInt64) COMMENT 'Page views | Traffic volume | all',
+    visitors AggregateFunction(uniq, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
+    retention_days SimpleAggregateFunction(max, UInt16) COMMENT 'Days this row is kept: the site rollup retention | Per-site retention of aggregates | all'
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (site, day, country, region, city, city_geoname_id)
+-- Rollups hold no identifiers (only sketches and counts): kept for the site rollup retention, years by default.
+TTL day + toIntervalDay(retention_days)
+-- Same dedup window as the raw table, so a retried insert does not double the aggregates.
+SETTINGS non_replicated_deduplication_window = 1000
+COMMENT 'Page views and visitors by country, region and city'
