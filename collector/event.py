@@ -72,6 +72,7 @@ class Event:
     params: dict[str, str] = field(default_factory=dict)
     referrer_host: str = ""
     referrer_path: str = ""
+    table: str = "analytics.events"
     row: list[Any] | None = None
 
     def drop(self, reason: Reason) -> Event:

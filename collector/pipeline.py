@@ -174,10 +174,10 @@ PIPELINE: tuple[Step, ...] = (
 
 
 def run(events: Iterable[Event], ctx: Context, steps: tuple[Step, ...] = PIPELINE
-        ) -> tuple[list[list[Any]], Counter[tuple[str, Reason]]]:
+        ) -> tuple[list[tuple[str, list[Any]]], Counter[tuple[str, Reason]]]:
     """Run every event through the steps; return the rows to store (built by to_row, the last step)
     and the drop counts by (site, reason). A dropped event leaves at the step that dropped it."""
-    rows: list[list[Any]] = []
+    rows: list[tuple[str, list[Any]]] = []
     dropped: Counter[tuple[str, Reason]] = Counter()
     for event in events:
         for step in steps:
@@ -187,5 +187,5 @@ def run(events: Iterable[Event], ctx: Context, steps: tuple[Step, ...] = PIPELIN
                 dropped[(site, event.dropped)] += 1
                 break
         else:
-            rows.append(event.row)  # type: ignore[arg-type]
+            rows.append((event.table, event.row))  # type: ignore[arg-type]
     return rows, dropped

@@ -26,6 +26,8 @@ from .store import Store
 
 log = logging.getLogger("collector.writer")
 DROP_COLUMNS = ("site", "day", "reason", "events", "retention_days")
+# Tables the pipeline writes rows to (event.table), with their column lists.
+TABLES: dict[str, tuple[str, ...]] = {"analytics.events": COLUMNS}
 _MAX_BACKOFF_S = 30.0
 
 
@@ -45,7 +47,7 @@ class Writer:
         self._drop_retention = drop_retention
         self._clock = clock
         self._cond = threading.Condition()
-        self._rows: list[bytes] = []
+        self._rows: list[tuple[str, bytes]] = []
         self._drops: Counter[tuple[str, int, str]] = Counter()
         self._oldest = 0.0
         self._in_flight = 0
@@ -60,9 +62,10 @@ class Writer:
     def depth(self) -> int:
         return len(self._rows) + self._in_flight
 
-    def submit(self, rows: Sequence[list[Any]], dropped: Iterable[tuple[tuple[str, Reason], int]] = ()) -> None:
-        """Queue rows (and drop counts) for insertion; raise Overloaded when the buffer is full."""
-        encoded = [orjson.dumps(row) for row in rows]
+    def submit(self, rows: Sequence[tuple[str, list[Any]]],
+               dropped: Iterable[tuple[tuple[str, Reason], int]] = ()) -> None:
+        """Queue (table, row) pairs and drop counts for insertion; raise Overloaded when full."""
+        encoded = [(table, orjson.dumps(row)) for table, row in rows]
         day = int(self._clock() // 86400)
         with self._cond:
             if self._closing:
@@ -95,7 +98,7 @@ class Writer:
         if self._thread.is_alive():
             self._thread.join()
 
-    def _take(self) -> tuple[list[bytes], Counter[tuple[str, int, str]]] | None:
+    def _take(self) -> tuple[list[tuple[str, bytes]], Counter[tuple[str, int, str]]] | None:
         with self._cond:
             while True:
                 due = self._oldest + self._interval_s
@@ -117,7 +120,7 @@ class Writer:
                 self._in_flight = 0
                 self._cond.notify_all()
 
-    def _insert_with_retry(self, rows: list[bytes], drops: Counter[tuple[str, int, str]]) -> None:
+    def _insert_with_retry(self, rows: list[tuple[str, bytes]], drops: Counter[tuple[str, int, str]]) -> None:
         token = uuid.uuid4().hex
         backoff = 0.1
         while True:
@@ -131,10 +134,12 @@ class Writer:
                 time.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
-    def _insert(self, rows: list[bytes], drops: Counter[tuple[str, int, str]], token: str) -> None:
-        if rows:
-            self._store.insert_rows("analytics.events", COLUMNS, b"\n".join(rows), token)
-            self._metrics.inc("collector_rows_flushed_total", len(rows))
+    def _insert(self, rows: list[tuple[str, bytes]], drops: Counter[tuple[str, int, str]], token: str) -> None:
+        for table, columns in TABLES.items():
+            block = [row for t, row in rows if t == table]
+            if block:
+                self._store.insert_rows(table, columns, b"\n".join(block), f"{token}-{table}")
+                self._metrics.inc("collector_rows_flushed_total", len(block), table=table.split(".")[-1])
         if drops:
             block = b"\n".join(
                 orjson.dumps([site, dt.date.fromordinal(719163 + day).isoformat(), reason, n,
