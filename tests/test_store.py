@@ -1,0 +1,104 @@
+"""Schema and storage, read back from the engine: columns, TTLs, rollups, migrations."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import IPHONE, MINNEAPOLIS_IP, event
+
+from collector.row import COLUMNS
+from collector.store import migrate, migration_files
+
+
+def _tables(store, engine_like: str = "%MergeTree") -> list[tuple[str, str]]:
+    return store.query("SELECT name, create_table_query FROM system.tables WHERE database = 'analytics' "
+                       "AND engine LIKE {e:String} ORDER BY name", {"e": engine_like})
+
+
+def test_row_builder_columns_match_the_ddl(store) -> None:
+    ddl = [r[0] for r in store.query("SELECT name FROM system.columns WHERE database = 'analytics' "
+                                     "AND table = 'events' AND default_kind = '' ORDER BY position")]
+    assert list(COLUMNS) == ddl
+
+
+def test_no_column_can_hold_personal_data(store) -> None:
+    columns = store.query("SELECT table, name, type FROM system.columns WHERE database = 'analytics'")
+    assert columns
+    forbidden_name = re.compile(r"(^|_)(ip|ipv4|ipv6|addr|address|lat|latitude|lon|lng|longitude|postal|zip|"
+                                r"user_agent|ua|useragent|url|href|query|querystring|search)($|_)")
+    for table, name, typ in columns:
+        assert not forbidden_name.search(name), f"{table}.{name}"
+        assert not re.search(r"IPv4|IPv6|Point|Tuple\(Float64, Float64\)", typ), f"{table}.{name} {typ}"
+
+
+def test_every_table_has_a_ttl_with_a_reason(store) -> None:
+    tables = _tables(store)
+    assert {"events", "pages_daily", "pages_hourly", "sources_daily", "geo_daily", "technology_daily",
+            "events_daily", "dropped_daily"} <= {name for name, _ in tables}
+    for name, create in tables:
+        assert " TTL " in create, f"{name} has no TTL"
+    for _, name, sql in migration_files():
+        if "TTL" in sql:
+            before = sql.split("TTL", 1)[0].rstrip().splitlines()[-1]
+            assert before.lstrip().startswith("--"), f"{name}: the TTL has no comment saying why"
+
+
+def test_rollups_hold_no_identifiers_outside_sketches(store) -> None:
+    columns = store.query("SELECT table, name, type FROM system.columns WHERE database = 'analytics' "
+                          "AND table != 'events' AND table NOT LIKE '%receipts%'")
+    for table, name, typ in columns:
+        if "visitor" in name or "session" in name or name.endswith("visits"):
+            assert typ.startswith("AggregateFunction(uniq"), f"{table}.{name} {typ}"
+
+
+def test_migrations_run_once(store) -> None:
+    assert migrate(store) == []
+    applied = store.query("SELECT count() FROM analytics_meta.migrations")[0][0]
+    assert applied == len(migration_files())
+
+
+def test_rollup_views_equal_raw_counts(api) -> None:
+    pages = ["/", "/a", "/b", "/a", "/", "/"]
+    api.send([event(url=f"https://test.example{p}") for p in pages])
+    api.send(event(type="custom", name="Signup", props={"plan": "pro"}))
+    raw = dict(api.rows("SELECT path, count() FROM analytics.events WHERE type = 'pageview' GROUP BY path"))
+    daily = dict(api.rows("SELECT path, sum(views) FROM analytics.pages_daily GROUP BY path"))
+    hourly = dict(api.rows("SELECT path, sum(views) FROM analytics.pages_hourly GROUP BY path"))
+    assert raw == daily == hourly == {"/": 3, "/a": 2, "/b": 1}
+    assert api.rows("SELECT sum(views) FROM analytics.geo_daily") == [(6,)]
+    assert api.rows("SELECT sum(views) FROM analytics.technology_daily") == [(6,)]
+    assert api.rows("SELECT sum(views) FROM analytics.sources_daily") == [(6,)]
+    assert api.rows("SELECT name, sum(events) FROM analytics.events_daily GROUP BY name") == [("Signup", 1)]
+    assert api.rows("SELECT tier, sum(events) FROM analytics.tiers_daily GROUP BY tier") == [("anonymous", 7)]
+
+
+def test_visitors_over_several_days_come_from_merged_sketches(make_api, clock) -> None:
+    # Five consented browsers visit on two days: 5 uniques each day, 5 over both, not 10.
+    api = make_api()
+    for _ in range(2):
+        api.send([event(consent={"analytics": True}, vid=f"visitor-number-{i:04d}") for i in range(5)])
+        clock.advance(86400)
+    daily = api.rows("SELECT day, uniqMerge(visitors) FROM analytics.pages_daily GROUP BY day ORDER BY day")
+    assert [n for _, n in daily] == [5, 5]
+    merged = api.rows("SELECT uniqMerge(visitors) FROM analytics.pages_daily")[0][0]
+    assert merged == 5 < sum(n for _, n in daily)
+
+
+def test_geo_and_technology_rollups(make_api) -> None:
+    api = make_api(peer=MINNEAPOLIS_IP)
+    api.send(event(), ua=IPHONE)
+    assert api.rows("SELECT country, region, city, sum(views) FROM analytics.geo_daily GROUP BY ALL") == [
+        ("US", "US-MN", "Minneapolis", 1)]
+    assert api.rows("SELECT browser, os, device, sum(views) FROM analytics.technology_daily GROUP BY ALL") == [
+        ("Mobile Safari", "iOS", "mobile", 1)]
+
+
+def test_raw_rows_expire_by_their_own_retention(api, store, clock) -> None:
+    clock.advance(-31 * 86400)  # the collector's clock: events arrive stamped 31 days ago
+    api.send(event())
+    clock.advance(30 * 86400)
+    api.send(event(site="strict.example", url="https://strict.example/", consent={"analytics": True}, vid="v" * 20))
+    api.flush()
+    store.command("OPTIMIZE TABLE analytics.events FINAL")
+    assert api.rows("SELECT site FROM analytics.events") == [("strict.example",)]
+    assert api.rows("SELECT sum(views) FROM analytics.pages_daily") == [(2,)]  # the rollups outlive them
