@@ -6,8 +6,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from types import FrameType
+from typing import Any
 
 import orjson
+import uvicorn
 
 from . import logs
 from .config import ConfigError
@@ -18,8 +21,6 @@ log = logging.getLogger("collector")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .app import create_app
 
     settings = from_env()
@@ -27,9 +28,24 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.config_path.name == "sites.toml" and "demo" in settings.config_path.parts:
         log.warning("COLLECTOR_CONFIG is not set: serving the demo site config")
     app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                server_header=False, proxy_headers=False, timeout_graceful_shutdown=10)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
+                            server_header=False, proxy_headers=False, timeout_graceful_shutdown=10)
+    _Server(config, app.state.collector).run()
     return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that SIGTERM/SIGINT flip readiness at once, and an orderly stop
+    exits 0 instead of re-raising the signal."""
+
+    def __init__(self, config: uvicorn.Config, collector: Any) -> None:
+        super().__init__(config)
+        self.collector = collector
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.collector.ready = False
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def _migrate(args: argparse.Namespace) -> int:
