@@ -9,7 +9,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,7 +54,6 @@ class Collector:
     writer: Writer | None = None
     ready: bool = False
     tracker: tuple[bytes, str] = (b"", "")
-    known_hosts: frozenset[str] = field(default_factory=frozenset)
 
 
 def load_secret(settings: Settings) -> bytes:
@@ -78,9 +77,8 @@ def build_collector(settings: Settings, clock: Callable[[], float] = time.time) 
         trusted_proxies=settings.trusted_proxies,
     )
     tracker = (STATIC / "t.js").read_bytes() if (STATIC / "t.js").exists() else b""
-    hosts = frozenset(d for policy in config.sites.values() for d in policy.domains)
     return Collector(settings=settings, config=config, ctx=ctx, metrics=Metrics(), clock=clock,
-                     validate=edge.load_validator(edge.SCHEMA_PATH), known_hosts=hosts,
+                     validate=edge.load_validator(edge.SCHEMA_PATH),
                      tracker=(tracker, f'"{hashlib.sha256(tracker).hexdigest()[:16]}"'))
 
 
@@ -130,7 +128,7 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
 
 def _cors(collector: Collector, request: Request) -> dict[str, str]:
     origin = request.headers.get("origin", "")
-    if origin and _host(origin) in collector.known_hosts:
+    if origin and collector.config.any_site_allows(_host(origin)):
         return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
     return {}
 

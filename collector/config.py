@@ -56,6 +56,9 @@ class SitePolicy:
 class Config:
     sites: Mapping[str, SitePolicy]
 
+    def any_site_allows(self, host: str) -> bool:
+        return any(policy.allows_host(host) for policy in self.sites.values())
+
 
 DEFAULT_ROLLUP_DAYS = 3 * 366
 _KEYS = {f.name for f in fields(SitePolicy)} - {"site"}

@@ -1,0 +1,67 @@
+"""HTTP surface besides ingest validation: pixel, tracker, health, metrics, CORS."""
+
+from __future__ import annotations
+
+from conftest import FIREFOX, event
+
+
+def test_pixel_stores_a_pageview_and_always_answers_a_gif(api) -> None:
+    ok = api.client.get("/api/event.gif", params={"site": "test.example", "url": "https://test.example/nojs?x=1",
+                                                  "ref": "https://news.example/a"}, headers={"user-agent": FIREFOX})
+    bad = api.client.get("/api/event.gif", params={"site": "test.example", "url": "javascript:1"},
+                         headers={"user-agent": FIREFOX})
+    for response in (ok, bad):
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "image/gif" and response.content.startswith(b"GIF89a")
+    assert api.rows("SELECT type, path, referrer_host FROM analytics.events") == [("pageview", "/nojs", "news.example")]
+
+
+def test_pixel_without_url_uses_the_referer(api) -> None:
+    api.client.get("/api/event.gif?site=test.example",
+                   headers={"user-agent": FIREFOX, "referer": "https://test.example/from-referer?secret=1"})
+    assert api.rows("SELECT path FROM analytics.events") == [("/from-referer",)]
+
+
+def test_tracker_is_served_with_etag_and_cache_headers(api) -> None:
+    response = api.client.get("/t.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert "max-age" in response.headers["cache-control"]
+    etag = response.headers["etag"]
+    again = api.client.get("/t.js", headers={"if-none-match": etag})
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_health_readiness_and_metrics(api) -> None:
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    assert api.client.get("/readyz").status_code == 200
+    api.send([event(), event(site="nobody.example")])
+    api.flush()
+    text = api.client.get("/metrics").text
+    for line in ("collector_events_received_total 2", "collector_events_accepted_total 1",
+                 'collector_events_dropped_total{reason="unknown_site"} 1',
+                 'collector_rows_flushed_total{table="events"} 1', "collector_buffer_rows 0"):
+        assert line in text.splitlines(), line
+    assert "# TYPE collector_flush_errors_total counter" in text or "collector_flush_errors_total" not in text
+
+
+def test_cors_only_for_the_sites_origins(api) -> None:
+    allowed = api.send(event(), headers={"origin": "https://www.test.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://www.test.example"
+    preflight = api.client.options("/api/event", headers={"origin": "https://test.example",
+                                                          "access-control-request-method": "POST"})
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "https://test.example"
+    stranger = api.client.options("/api/event", headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_no_log_line_carries_request_data(api, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    api.send(event(url="https://test.example/?utm_source=canary-value"), ua=FIREFOX + " canary-ua")
+    api.send(b"{not json canary-body", content_type="application/json")
+    api.flush()
+    text = "\n".join(r.getMessage() + str(vars(r)) for r in caplog.records)
+    for canary in ("canary-ua", "canary-body", "81.2.69.142"):
+        assert canary not in text
