@@ -21,7 +21,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import config as config_mod
-from . import pipeline, request as edge
+from . import pipeline
+from . import request as edge
 from .agents import AgentCache
 from .errors import ClientError, Kind
 from .event import RequestInfo
@@ -229,11 +230,11 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        own_store = store is None
-        collector.store = open_store(settings) if own_store else store
-        migrate(collector.store)
+        db = store or open_store(settings)
+        collector.store = db
+        migrate(db)
         collector.writer = Writer(
-            collector.store, collector.metrics, flush_rows=settings.flush_rows,
+            db, collector.metrics, flush_rows=settings.flush_rows,
             flush_interval_ms=settings.flush_interval_ms, max_rows=settings.buffer_max_rows, clock=clock,
             drop_retention=lambda site: (collector.config.sites[site].rollup_retention_days
                                          if site in collector.config.sites else config_mod.DEFAULT_ROLLUP_DAYS),
@@ -241,14 +242,14 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         collector.writer.start()
         collector.ready = True
         log.info("collector ready", extra={"sites": len(collector.config.sites),
-                                           "store": "embedded" if collector.store.embedded else "server"})
+                                           "store": "embedded" if db.embedded else "server"})
         try:
             yield
         finally:
             collector.ready = False
             collector.writer.close()
-            if own_store:
-                collector.store.close()
+            if store is None:
+                db.close()
             collector.ctx.geo.close()
             log.info("collector stopped")
 

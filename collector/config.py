@@ -46,10 +46,7 @@ class SitePolicy:
 
     def allows_host(self, host: str) -> bool:
         host = host.lower()
-        for domain in self.domains:
-            if host == domain or (domain.startswith("*.") and host.endswith(domain[1:])):
-                return True
-        return False
+        return any(host == d or (d.startswith("*.") and host.endswith(d[1:])) for d in self.domains)
 
 
 @dataclass(frozen=True, slots=True)

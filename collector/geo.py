@@ -18,7 +18,7 @@ _CACHE_MAX = 200_000
 
 def default_db_path() -> Path:
     """The GeoLite2-City database shipped by the maxminddb-geolite2 package."""
-    from _maxminddb_geolite2 import geolite2_database  # type: ignore[import-untyped]
+    from _maxminddb_geolite2 import geolite2_database
 
     return Path(geolite2_database())
 
