@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import admin, inventory, pipeline, receipts, rights, visitor
 from . import config as config_mod
-from . import pipeline
 from . import request as edge
 from .agents import AgentCache
 from .errors import ClientError, Kind
@@ -55,6 +55,7 @@ class Collector:
     writer: Writer | None = None
     ready: bool = False
     tracker: tuple[bytes, str] = (b"", "")
+    consent_worker: receipts.Worker | None = None
 
 
 def load_secret(settings: Settings) -> bytes:
@@ -149,6 +150,8 @@ def accept(collector: Collector, items: list[Any], info: RequestInfo) -> dict[st
         collector.writer.submit(rows, dropped.items())
     except Overloaded:
         raise ClientError(Kind.UNAVAILABLE, "overloaded", "try again later", RETRY_AFTER_S) from None
+    if collector.consent_worker is not None:
+        collector.consent_worker.erase(receipts.withdrawals(rows))
     by_reason: dict[str, int] = {}
     for (_, reason), n in dropped.items():
         by_reason[reason.value] = by_reason.get(reason.value, 0) + n
@@ -240,6 +243,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
                                          if site in collector.config.sites else config_mod.DEFAULT_ROLLUP_DAYS),
         )
         collector.writer.start()
+        collector.consent_worker = worker = rights.consent_worker(db, collector.writer, collector.ctx)
+        worker.start()
         collector.ready = True
         log.info("collector ready", extra={"sites": len(collector.config.sites),
                                            "store": "embedded" if db.embedded else "server"})
@@ -247,6 +252,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             yield
         finally:
             collector.ready = False
+            worker.close()
             collector.writer.close()
             if store is None:
                 db.close()
@@ -259,6 +265,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         Route("/api/event.gif", pixel, methods=["GET"]),
         Route("/t.js", tracker, methods=["GET"]),
         Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
+        *admin.routes(), *visitor.routes(), *inventory.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.collector = collector

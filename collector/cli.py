@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
@@ -78,6 +79,52 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dsar(args: argparse.Namespace) -> int:
+    """Data-subject export/delete and site purge on the store (embedded: the server must be stopped)."""
+    from . import rights
+
+    settings = from_env()
+    try:
+        site = rights.check_site(args.site)
+        visitor = rights.parse_visitor(args.visitor) if args.action != "purge" else 0
+    except rights.RightsError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 2
+    store = open_store(settings)
+    try:
+        migrate(store)
+        if args.action == "export":
+            result = rights.export_visitor(store, site, visitor, time.time())
+        elif args.action == "delete":
+            result = rights.delete_visitor(store, site, visitor)
+        else:
+            result = rights.purge_site(store, site)
+    finally:
+        store.close()
+    print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    return 0 if result.get("verified", True) else 1
+
+
+def _inventory(args: argparse.Namespace) -> int:
+    from . import config as config_mod
+    from . import inventory
+
+    settings = from_env()
+    config = config_mod.load(settings.config_path)
+    if args.site is not None and args.site not in config.sites:
+        print(f"collector: site {args.site!r} is not in {settings.config_path}", file=sys.stderr)
+        return 2
+    store = open_store(settings)
+    try:
+        migrate(store)
+        data = inventory.build(store, config, args.site, time.time())
+    finally:
+        store.close()
+    print(inventory.markdown(data) if args.format == "markdown" else
+          orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="collector", description="Privacy-first analytics event collector")
     sub = p.add_subparsers(dest="command", required=True)
@@ -90,6 +137,15 @@ def parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--format", choices=("tsv", "json"), default="tsv")
     sql.set_defaults(func=_sql)
+    dsar = sub.add_parser("dsar", help="data-subject export/delete by stored visitor id, or purge a site")
+    dsar.add_argument("action", choices=("export", "delete", "purge"))
+    dsar.add_argument("--site", required=True)
+    dsar.add_argument("--visitor", help="the pseudonymous visitor id as stored (UInt64); not for purge")
+    dsar.set_defaults(func=_dsar)
+    inv = sub.add_parser("inventory", help="the privacy inventory: every stored field, why, tiers, retention")
+    inv.add_argument("--format", choices=("json", "markdown"), default="json")
+    inv.add_argument("--site")
+    inv.set_defaults(func=_inventory)
     return p
 
 

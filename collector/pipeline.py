@@ -20,6 +20,7 @@ from .config import Config
 from .event import Event, Reason, Tier
 from .geo import GeoLookup, coarsen
 from .minimise import split_page, split_referrer
+from .receipts import SignalLedger, receipt
 from .row import to_row
 from .salts import Salts
 from .settings import Network
@@ -35,6 +36,7 @@ class Context:
     salts: Salts
     secret: bytes
     trusted_proxies: tuple[Network, ...] = ()
+    signals: SignalLedger = field(default_factory=SignalLedger)
     _trusted: dict[str, bool] = field(default_factory=dict)
 
     def is_trusted(self, address: str) -> bool:
@@ -93,24 +95,33 @@ def user_agent(event: Event, ctx: Context) -> Event:
 
 
 def consent(event: Event, ctx: Context) -> Event:
-    """full with consent and a first-party id; otherwise anonymous or denied by the site policy."""
+    """full with consent and a first-party id; otherwise anonymous or denied by the site policy.
+
+    A `consent` event is never dropped: it becomes a receipt, full when the browser's id proves whose
+    choice it is. A GPC/DNT signal that decides the tier is counted for a signal receipt."""
     policy = event.policy
     request = event.request
     analytics = event.consent.get("analytics")
+    if event.type == "consent":
+        event.tier = Tier.FULL if event.vid else Tier.ANONYMOUS
+        return event
     if analytics is True and event.vid:
         event.tier = Tier.FULL
         return event
+    signal = ""
     if policy.consent == "strict" and analytics is not True:
         tier = Tier.DENIED
     elif analytics is False:
         tier = Tier.ANONYMOUS
     elif request is not None and request.gpc and analytics is None:
-        tier = Tier(policy.gpc)
+        tier, signal = Tier(policy.gpc), "gpc"
     elif request is not None and request.dnt and analytics is None and policy.dnt != "ignore":
-        tier = Tier(policy.dnt)
+        tier, signal = Tier(policy.dnt), "dnt"
     else:
         tier = Tier.ANONYMOUS
     event.tier = tier
+    if signal:
+        ctx.signals.add(event, signal, tier)
     return event.drop(Reason.CONSENT_DENIED) if tier is Tier.DENIED else event
 
 
@@ -167,6 +178,7 @@ PIPELINE: tuple[Step, ...] = (
     user_agent,
     consent,
     pseudonymise,
+    receipt,
     discard_ip,
     minimise,
     to_row,

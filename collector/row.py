@@ -29,6 +29,8 @@ def _props(props: dict[str, Any]) -> dict[str, str]:
 
 def to_row(event: Event, ctx: object) -> Event:
     """Last pipeline step: the event as a list of values in COLUMNS order."""
+    if event.row is not None:  # already built for another table (a consent receipt)
+        return event
     d = event.data
     policy = event.policy
     country, region, city, geoname_id = event.geo

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import os
 import secrets
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,12 +51,18 @@ class Salts:
         self._clock = clock
         self._salts: dict[int, bytes] = {}
         self._today = -1
+        # rotate() also runs on a timer thread (so a quiet day still destroys old salts); for_time on the loop.
+        self._lock = threading.Lock()
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.rotate()
 
     def rotate(self) -> None:
         """Make sure today's and yesterday's salts exist and destroy every older one."""
+        with self._lock:
+            self._rotate()
+
+    def _rotate(self) -> None:
         today = _day(self._clock())
         keep = {today, today - 1}
         for day in list(self._salts):
@@ -95,7 +102,9 @@ class Salts:
         """The salt of the UTC day of `ts` (today's if that day's salt no longer exists)."""
         if _day(self._clock()) != self._today:
             self.rotate()
-        return self._salts.get(_day(ts)) or self._salts[self._today]
+        with self._lock:
+            return self._salts.get(_day(ts)) or self._salts[self._today]
 
     def held(self) -> dict[int, bytes]:
-        return dict(self._salts)
+        with self._lock:
+            return dict(self._salts)

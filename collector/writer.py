@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from . import receipts
 from .event import Reason
 from .metrics import Metrics
 from .row import COLUMNS
@@ -27,7 +28,7 @@ from .store import Store
 log = logging.getLogger("collector.writer")
 DROP_COLUMNS = ("site", "day", "reason", "events", "retention_days")
 # Tables the pipeline writes rows to (event.table), with their column lists.
-TABLES: dict[str, tuple[str, ...]] = {"analytics.events": COLUMNS}
+TABLES: dict[str, tuple[str, ...]] = {"analytics.events": COLUMNS, receipts.TABLE: receipts.COLUMNS}
 _MAX_BACKOFF_S = 30.0
 
 

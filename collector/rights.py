@@ -1,0 +1,158 @@
+"""Data-subject rights on the store: export and delete everything held under one pseudonymous visitor id,
+and purge a whole site. Deletion is a real ALTER ... DELETE mutation that rewrites the affected parts
+(not a lightweight delete that only hides rows); each report proves it from the engine itself:
+the mutation is done (system.mutations), no active part predates it (system.parts), and a re-query
+finds 0 rows.
+
+Every function here is synchronous and holds the store lock for its whole run: call it off the event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from . import receipts
+from .pipeline import Context, _hash64
+from .store import Store
+
+# Tables that hold a pseudonymous visitor id: a visitor's data lives only here.
+VISITOR_TABLES = ("events", "consent_receipts")
+SITE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+_MAX_U64 = 2**64 - 1
+
+
+class RightsError(ValueError):
+    """A site or visitor id that cannot name stored data; the message names the field."""
+
+
+def check_site(site: str) -> str:
+    if not isinstance(site, str) or not SITE_PATTERN.match(site):
+        raise RightsError("site: must be a site id (1-100 ASCII letters, digits, '.', '_', ':', '-')")
+    return site
+
+
+def parse_visitor(raw: Any) -> int:
+    """A stored visitor id (UInt64, as a number or a decimal string); 0 is the 'no id' value, refused."""
+    text = str(raw).strip() if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
+    if not text.isdigit() or not 0 < int(text) <= _MAX_U64:
+        raise RightsError("visitor: must be a stored visitor id, a decimal number between 1 and 2^64-1")
+    return int(text)
+
+
+def visitor_id(secret: bytes, site: str, vid: str) -> int:
+    """The full-tier id the pipeline stores for a browser's first-party id (see pipeline.pseudonymise)."""
+    return _hash64(secret, "visitor", site, vid)
+
+
+def _where(visitor: int | None) -> str:
+    return "site = {site:String}" + (" AND visitor_id = {visitor:UInt64}" if visitor is not None else "")
+
+
+def field_docs(store: Store, tables: tuple[str, ...] = VISITOR_TABLES) -> dict[str, dict[str, str]]:
+    """{table: {column: 'what it holds'}} from the DDL column comments: the export documents itself."""
+    rows = store.client.query(
+        "SELECT table, name, comment FROM system.columns WHERE database = 'analytics' AND has({t:Array(String)}, table)"
+        " ORDER BY table, position", parameters={"t": list(tables)}).result_rows
+    docs: dict[str, dict[str, str]] = {}
+    for table, name, comment in rows:
+        docs.setdefault(table, {})[name] = comment.split("|")[0].strip()
+    return docs
+
+
+def export_visitor(store: Store, site: str, visitor: int, now: float) -> dict[str, Any]:
+    """Every raw row and receipt held for (site, visitor), as portable JSON with documented fields."""
+    with store.lock:
+        tables = {table: _query_rows(store, table, site, visitor) for table in VISITOR_TABLES}
+        docs = field_docs(store)
+    return {"site": site, "visitor_id": str(visitor), "exported_at": _iso(now),
+            "events": tables["events"], "consent_receipts": tables["consent_receipts"], "fields": docs}
+
+
+def _query_rows(store: Store, table: str, site: str, visitor: int) -> list[dict[str, Any]]:
+    ids = "toString(session_id) AS session_id" if table == "events" else "toString(receipt_id) AS receipt_id"
+    sql = (f"SELECT * REPLACE (formatDateTime(ts, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS ts, "
+           f"toString(visitor_id) AS visitor_id, {ids}) FROM analytics.{table} WHERE {_where(visitor)} ORDER BY ts")
+    result = store.client.query(sql, parameters={"site": site, "visitor": visitor})
+    return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _count(store: Store, table: str, params: dict[str, Any], where: str) -> int:
+    return int(store.client.query(f"SELECT count() FROM analytics.{table} WHERE {where}",
+                                  parameters=params).result_rows[0][0])
+
+
+def _delete(store: Store, table: str, where: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Delete matching rows with a synchronous mutation and prove it from the engine (lock held)."""
+    before = _count(store, table, params, where)
+    report: dict[str, Any] = {"table": table, "deleted": before, "mutation": None}
+    if before:
+        store.client.command(f"ALTER TABLE analytics.{table} DELETE WHERE {where}", parameters=params,
+                             settings={"mutations_sync": 2})
+        report["mutation"] = _mutation(store, table)
+    mutation = report["mutation"]
+    report["remaining"] = _count(store, table, params, where)
+    report["parts"] = _parts(store, table, mutation["version"] if mutation else 0)
+    mutation_ok = mutation is None or (mutation["is_done"] and not mutation["parts_to_do"])
+    report["verified"] = bool(report["remaining"] == 0 and mutation_ok and report["parts"]["older_than_mutation"] == 0)
+    return report
+
+
+def _mutation(store: Store, table: str) -> dict[str, Any]:
+    row = store.client.query(
+        "SELECT mutation_id, arrayMax(block_numbers.number) AS version, is_done, parts_to_do, latest_fail_reason "
+        "FROM system.mutations WHERE database = 'analytics' AND table = {t:String} ORDER BY version DESC LIMIT 1",
+        parameters={"t": table}).result_rows[0]
+    return {"id": row[0], "version": int(row[1]), "is_done": bool(row[2]), "parts_to_do": int(row[3]),
+            "fail_reason": row[4]}
+
+
+def _parts(store: Store, table: str, version: int) -> dict[str, int]:
+    """Active parts older than the mutation (must be 0: every part was rewritten or written after it) and
+    superseded parts still on disk (crash-safety copies the engine removes within old_parts_lifetime)."""
+    row = store.client.query(
+        "SELECT countIf(active), countIf(active AND data_version < {v:UInt64}), countIf(NOT active) "
+        "FROM system.parts WHERE database = 'analytics' AND table = {t:String}",
+        parameters={"t": table, "v": version}).result_rows[0]
+    return {"active": int(row[0]), "older_than_mutation": int(row[1]) if version else 0,
+            "superseded_on_disk": int(row[2])}
+
+
+def delete_visitor(store: Store, site: str, visitor: int, keep_receipt: str | None = None) -> dict[str, Any]:
+    """Delete every raw row and receipt of (site, visitor); `keep_receipt` spares one receipt (a withdrawal)."""
+    params = {"site": site, "visitor": visitor, "keep": keep_receipt or "00000000-0000-0000-0000-000000000000"}
+    with store.lock:
+        tables = [_delete(store, table, _where(visitor) + (" AND receipt_id != {keep:UUID}"
+                                                           if table == "consent_receipts" and keep_receipt else ""),
+                          params) for table in VISITOR_TABLES]
+    return _summary(site, tables) | {"visitor_id": str(visitor)}
+
+
+def site_tables(store: Store) -> list[str]:
+    """Every table of the analytics database that stores rows (views store nothing)."""
+    return [r[0] for r in store.query("SELECT name FROM system.tables WHERE database = 'analytics' "
+                                      "AND engine LIKE '%MergeTree' ORDER BY name")]
+
+
+def purge_site(store: Store, site: str) -> dict[str, Any]:
+    """Delete every raw row, rollup row and receipt of a site, table by table, with the same proof."""
+    tables = site_tables(store)
+    with store.lock:
+        reports = [_delete(store, table, _where(None), {"site": site}) for table in tables]
+    return _summary(site, reports)
+
+
+def _summary(site: str, tables: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"site": site, "deleted": {t["table"]: t["deleted"] for t in tables},
+            "verified": all(t["verified"] for t in tables), "tables": tables}
+
+
+def consent_worker(store: Store, writer: receipts.Sink, ctx: Context) -> receipts.Worker:
+    """The worker that erases a visitor's data after a withdrawal, writes signal receipts and rotates salts."""
+    return receipts.Worker(lambda job: delete_visitor(store, job.site, job.visitor_id, job.keep_receipt),
+                           writer, ctx.signals, ctx.salts.rotate)
