@@ -54,10 +54,11 @@ def _require_admin(request: Request) -> Any:
     return collector
 
 
-def _flushed(collector: Any) -> None:
+def _flushed_then(collector: Any, act: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> dict[str, Any]:
     """Rows still buffered by the writer are stored first, so the answer covers everything received."""
     if collector.writer is not None:
         collector.writer.flush()
+    return act(collector, *args)
 
 
 async def _run(request: Request, parse: Callable[[Request], tuple[Any, ...]],
@@ -66,7 +67,7 @@ async def _run(request: Request, parse: Callable[[Request], tuple[Any, ...]],
     try:
         collector = _require_admin(request)
         args = parse(request)
-        result = await run_in_threadpool(lambda: (_flushed(collector), act(collector, *args))[1])
+        result = await run_in_threadpool(_flushed_then, collector, act, args)
     except ClientError as exc:
         return error_response(exc)
     except rights.RightsError as exc:

@@ -73,7 +73,8 @@ def export_visitor(store: Store, site: str, visitor: int, now: float) -> dict[st
 def _query_rows(store: Store, table: str, site: str, visitor: int) -> list[dict[str, Any]]:
     ids = "toString(session_id) AS session_id" if table == "events" else "toString(receipt_id) AS receipt_id"
     sql = (f"SELECT * REPLACE (formatDateTime(ts, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS ts, "
-           f"toString(visitor_id) AS visitor_id, {ids}) FROM analytics.{table} WHERE {_where(visitor)} ORDER BY ts")
+           f"toString(visitor_id) AS visitor_id, {ids}) FROM (SELECT * FROM analytics.{table} WHERE {_where(visitor)}) "
+           "ORDER BY ts")
     result = store.client.query(sql, parameters={"site": site, "visitor": visitor})
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 

@@ -126,7 +126,7 @@ def _handler(limiter: Limiter, act: str) -> Any:
         info = request_info(request)
         try:
             doc = await _body(request)
-            site = doc.get("site") if isinstance(doc.get("site"), str) else ""
+            site = doc["site"] if isinstance(doc.get("site"), str) else ""
             wait = limiter.take((site, network(_client(info, collector.ctx))), collector.clock())
             if wait:
                 raise ClientError(Kind.RATE_LIMITED, "rate_limited", "too many requests", wait)

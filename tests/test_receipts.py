@@ -108,7 +108,8 @@ def test_gpc_that_decides_the_tier_becomes_one_counted_receipt(api) -> None:
     api.send(consented(), headers=gpc)  # an explicit choice wins: the signal decided nothing
     api.send(event(site="signals.example", url="https://signals.example/"), headers={"dnt": "1"})  # dnt = ignore
     api.collector.consent_worker.tick()
-    assert sorted(api.rows("SELECT site, visitor_id, action, source, tier, requests FROM analytics.consent_receipts")) == [
+    rows = api.rows("SELECT site, visitor_id, action, source, tier, requests FROM analytics.consent_receipts")
+    assert sorted(rows) == [
         ("signals.example", 0, "withdraw", "gpc", "denied", 3),
         ("test.example", 0, "withdraw", "gpc", "anonymous", 2)]
 

@@ -1,7 +1,7 @@
 ((d,n,L,w,u)=>{try{if(!(w.pa||0).track){var
 W=f=>(...a)=>{try{return f(...a)}catch(x){}},
 on=(e,f)=>w.addEventListener(e,W(f),!0),
-s=d.currentScript,k=s.dataset,N=Date.now,Q=[],T,K,P,O,Fa,M=0,Vs=N(),Tt=0,Ne=0,R={CLS:0},
+s=d.currentScript,k=s.dataset,N=Date.now,Q=[],T,K,P,O,Fa,M=0,Vs=N(),Tt=0,Ne=0,R={'CLS':0},
 S=(v,k)=>(''+v).slice(0,k),
 st=(o,v)=>{try{o=w[o+'Storage'];return v?o.pa_id=v:v==u?o.pa_id:delete o.pa_id}catch(x){}},
 I=()=>crypto.getRandomValues(new Uint32Array(4)).join('-'),
@@ -17,8 +17,8 @@ sc=()=>M=Math.max(M,Math.min(100,Math.round((scrollY+innerHeight)/d.documentElem
 rep=(t=N(),m=Vs&&t-Vs)=>{sc();Vs=Vs&&t;m&&(Tt+=m,E('engagement',{url:P,engaged_ms:Math.min(m,864e5),scroll:M}))},
 pv=W(h=>{h=L.pathname+('hash'in k?L.hash:'');h!=K&&(K&&rep(),K=h,P=S(L.href,2e3),M=0,E('pageview'))}),
 tr=(m,p,r={},k,i=0)=>{if(m){for(k in p)k&&i++<30&&(r[S(k,64)]=S(p[k],256));E('custom',{name:S(m,100),props:r})}},
-ob=new PerformanceObserver(l=>l.getEntries().map(W((e,t=e.entryType,v=e.startTime)=>t>'p'?e.name[6]=='c'&&(R.FCP=v):t>'n'?R.TTFB=e.responseStart:
- t>'lay'?e.hadRecentInput||(R.CLS=(R.CLS||0)+e.value):t>'l'?R.LCP=v:e.interactionId&&(R.INP=Math.max(R.INP||0,e.duration))))),
+ob=new PerformanceObserver(l=>l.getEntries().map(W((e,t,v)=>{t=e.entryType;v=e.startTime;t>'p'?e.name[6]=='c'&&(R.FCP=v):t>'n'?R.TTFB=e.responseStart:
+ t>'lay'?e.hadRecentInput||(R.CLS+=e.value):t>'l'?R.LCP=v:e.interactionId&&(R.INP=Math.max(R.INP||0,e.duration))}))),
 q=(w.pa||0).q||[],hd,pa=w.pa=W((m,...a)=>pa[m](...a));
 G&&(C.gpc=!0);D&&(C.dnt=!0);
 pa.track=W(tr);

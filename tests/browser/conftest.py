@@ -1,9 +1,14 @@
 """Browser fixtures: the collector on a real port, a static site on another port, a node driver.
 
 The test pages live in `pages/` and are served by a tiny threaded HTTP server on 127.0.0.1, so the
-tracker posts cross-origin to the collector exactly as on a real site. A page URL is
-`/<variant>/<file>`: the variant picks the tracker's data-attributes (VARIANTS); unknown files
-fall back to index.html, like a single-page app's server does.
+tracker loads t.js from the collector and posts to it cross-origin, exactly as on a real site. A page
+URL is `/<variant>/<file>`: the variant picks the tracker's data-attributes (VARIANTS); unknown
+files fall back to index.html, as a single-page app's server does.
+
+Every body the collector receives is recorded by a pass-through ASGI middleware (`Recorder`): the
+driver waits on it, and the tests validate every recorded event against the schema. Recording at the
+server, not in the browser, also catches the beacons a page sends while it unloads, which leave from
+the browser process where Playwright's request events no longer see them.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +29,7 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
+import uvicorn
 
 from collector.settings import Settings
 
@@ -31,18 +38,13 @@ PAGES = HERE / "pages"
 ROOT = HERE.parent.parent
 DRIVER = HERE / "drive.mjs"
 DRIVER_TIMEOUT_S = 120
+RECORDED_PATH = "/__recorded"
 
-# Sites the browser tests need besides the shared test config's "browser.test".
-EXTRA_SITES = """
-[sites."browser-gpc.test"]
-domains = ["127.0.0.1", "localhost"]
-gpc = "denied"
-"""
-BROWSER_SITE = """
-[sites."browser.test"]
-domains = ["127.0.0.1", "localhost"]
-gpc = "anonymous"
-"""
+BROWSER_SITES = {
+    "browser.test": '[sites."browser.test"]\ndomains = ["127.0.0.1", "localhost"]\ngpc = "anonymous"\n',
+    # The same hosts with the strictest Global Privacy Control policy.
+    "browser-gpc.test": '[sites."browser-gpc.test"]\ndomains = ["127.0.0.1", "localhost"]\ngpc = "denied"\n',
+}
 
 # Tracker data-attributes per page variant; {dead} is a collector URL nobody listens on.
 VARIANTS = {
@@ -61,20 +63,107 @@ VARIANTS = {
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """The shared test settings with the browser sites added to its sites config."""
+    """The shared test settings, with the browser sites in its sites config."""
     text = settings.config_path.read_text()
-    if '[sites."browser.test"]' not in text:
-        text += BROWSER_SITE
+    text += "".join(f"\n{block}" for site, block in BROWSER_SITES.items() if f'[sites."{site}"]' not in text)
     path = settings.config_path.with_name("browser-sites.toml")
-    path.write_text(text + EXTRA_SITES)
+    path.write_text(text)
     return replace(settings, config_path=path)
 
 
-def closed_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago and that nothing listens on."""
+@dataclass
+class Recorder:
+    """ASGI middleware: passes every request through, recording each POST /api/event body and status.
+
+    GET /__recorded answers the recorded posts as JSON, for the driver to wait on.
+    """
+
+    app: Any
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == RECORDED_PATH:
+            with self.lock:
+                body = json.dumps(self.posts).encode()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/api/event":
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body, status = b"".join(chunks), 0
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capture(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, replay, capture)
+        try:
+            parsed: Any = json.loads(body)
+        except ValueError:
+            parsed = body.decode("utf-8", "replace")
+        with self.lock:
+            self.posts.append({"body": parsed, "status": status})
+
+    def events(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [e for post in self.posts for e in (post["body"] if isinstance(post["body"], list) else [post["body"]])]
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago; nothing listens on it unless bound later."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveCollector:
+    url: str
+    recorder: Recorder
+    rows: Callable[[str], list[tuple[Any, ...]]]
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows from the store after the writer flushed everything it holds."""
+        return self.rows(sql)
+
+
+@pytest.fixture
+def live_collector(make_api: Callable[..., Any]) -> Iterator[LiveCollector]:
+    """The collector app (lifespan and store from the shared fixtures) behind a Recorder, served by
+    uvicorn on a free 127.0.0.1 port in a thread, stopped at the end."""
+    api = make_api()
+    recorder = Recorder(api.client.app)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(recorder, host="127.0.0.1", port=port, log_config=None,
+                                           access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield LiveCollector(url=f"http://127.0.0.1:{port}", recorder=recorder, rows=api.rows)
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 class _Pages(SimpleHTTPRequestHandler):
@@ -87,12 +176,9 @@ class _Pages(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         parts = self.path.split("?", 1)[0].strip("/").split("/")
         variant, name = parts[0], parts[-1]
-        if variant == "favicon.ico":
-            self.send_response(204)
-            self.end_headers()
-            return
         if variant not in VARIANTS:
-            self.send_error(404)
+            self.send_response(404 if variant != "favicon.ico" else 204)
+            self.end_headers()
             return
         file = PAGES / name if name in ("throws.html", "landing.html") else PAGES / "index.html"
         attrs = VARIANTS[variant].format(dead=self.dead)
@@ -110,22 +196,17 @@ class _Pages(SimpleHTTPRequestHandler):
         pass
 
 
-@dataclass
-class Site:
-    url: str
-
-
 @pytest.fixture
-def static_site(collector_server: Any) -> Iterator[Site]:
-    """The test pages on their own 127.0.0.1 port, loading t.js from the live collector."""
-    handler = type("Pages", (_Pages,), {"collector": collector_server.url,
-                                        "dead": f"http://127.0.0.1:{closed_port()}"})
+def static_site(live_collector: LiveCollector) -> Iterator[str]:
+    """The test pages on their own 127.0.0.1 port, loading t.js from the live collector; its URL."""
+    handler = type("Pages", (_Pages,), {"collector": live_collector.url,
+                                        "dead": f"http://127.0.0.1:{free_port()}"})
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(PAGES)))
     handler.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Site(url=f"http://127.0.0.1:{handler.port}")
+        yield f"http://127.0.0.1:{handler.port}"
     finally:
         server.shutdown()
         server.server_close()
@@ -140,11 +221,15 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-def drive(static_site: Site) -> Any:
-    """Run scenarios of drive.mjs in one browser; returns {scenario: result}, failing on driver errors."""
+def drive(static_site: str, live_collector: LiveCollector) -> Callable[..., dict[str, Any]]:
+    """Run scenarios of drive.mjs in one browser launch; returns {scenario: result}.
+
+    Fails on a driver error or a failed scenario, and checks every event the collector received
+    during the run against the schema."""
 
     def run(*scenarios: str) -> dict[str, Any]:
-        request = {"chromium": chromium_path(), "site": static_site.url, "scenarios": list(scenarios)}
+        request = {"chromium": chromium_path(), "site": static_site,
+                   "recorded": live_collector.url + RECORDED_PATH, "scenarios": list(scenarios)}
         proc = subprocess.run(["node", str(DRIVER)], input=json.dumps(request), capture_output=True,
                               text=True, cwd=ROOT, timeout=DRIVER_TIMEOUT_S, check=False)
         if proc.returncode != 0:
@@ -152,7 +237,7 @@ def drive(static_site: Site) -> Any:
         results: dict[str, Any] = json.loads(proc.stdout)
         for name, result in results.items():
             assert result["ok"], f"scenario {name} failed:\n{result.get('failure')}\nconsole: {result['console']}"
-            assert_schema_valid(result["posts"])
+        assert_schema_valid(live_collector.recorder.posts)
         return results
 
     return run
@@ -161,23 +246,13 @@ def drive(static_site: Site) -> Any:
 _VALIDATOR = jsonschema_rs.validator_for(json.loads((ROOT / "schemas" / "event.schema.json").read_text()))
 
 
-def events(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every event the tracker sent in a scenario, in order."""
-    return [e for post in result["posts"] for e in (post["body"] if isinstance(post["body"], list) else [post["body"]])]
-
-
 def assert_schema_valid(posts: list[dict[str, Any]]) -> None:
-    """Every captured request body is a JSON array of at most 100 events that conform to the schema."""
+    """Every body is a JSON array of 1-100 events that conform to the schema, and was accepted."""
+    assert posts, "the collector received nothing"
     for post in posts:
         body = post["body"]
         assert isinstance(body, list) and 0 < len(body) <= 100, f"bad batch: {str(body)[:300]}"
         for item in body:
             errors = [f"{list(e.instance_path)}: {e.message}" for e in _VALIDATOR.iter_errors(item)]
             assert not errors, f"event does not match the schema: {item}\n{errors}"
-
-
-def tracker_errors(result: dict[str, Any]) -> list[Any]:
-    """Console errors and uncaught page errors that come from t.js."""
-    found = [e for e in result["errors"] if "/t.js" in e["stack"]]
-    found += [m for m in result["console"] if m["type"] == "error" and "/t.js" in m["url"]]
-    return found
+        assert post["status"] == 202, f"collector answered {post['status']} to {body}"

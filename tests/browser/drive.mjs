@@ -1,11 +1,10 @@
 // Drives headless Chromium through named tracker scenarios and prints what happened as JSON.
 //
-// Input (JSON on stdin): {"chromium": path, "site": static server URL, "outbound": URL on another
-// host, "scenarios": [names]}. Output (stdout): {name: {"posts": [{url, body, status, failure}],
-// "console": [...], "errors": [...], ...scenario extras}}. One browser launch per run; every
+// Input (JSON on stdin): {"chromium": path, "site": test pages URL, "recorded": URL of the
+// collector's recorder, "scenarios": [names]}. Output (stdout): {name: {"ok", "events": [events the
+// collector received], "failed": [collector requests that failed], "console", "errors", ...extras}}. One browser launch per run; every
 // scenario gets a fresh context (fresh storage), so scenarios never see each other's state.
-// Waiting is event-driven: a scenario waits until the collector requests it expects have been
-// sent and answered, never for a fixed time.
+// A scenario waits until the collector has received the events it expects, never for a fixed time.
 import { chromium } from 'playwright-core';
 
 const WAIT_MS = 15000;
@@ -16,29 +15,14 @@ const input = JSON.parse(await new Promise((resolve) => {
   process.stdin.on('end', () => resolve(text));
 }));
 
-// Collector POSTs, console messages and page errors of one browser context.
+// Console messages, page errors and failed collector requests of one browser context; the
+// events the collector received come from its recorder (see conftest.py), which also sees the
+// beacons of unloading pages that Playwright's request events miss.
 function record(context) {
-  const rec = { posts: [], console: [], errors: [], pending: new Map(), wake: () => {} };
-  context.on('request', (req) => {
-    if (req.method() !== 'POST' || !new URL(req.url()).pathname.endsWith('/api/event')) return;
-    let body = req.postData();
-    try { body = JSON.parse(body); } catch { /* kept as text: the test reports it */ }
-    const post = { url: req.url(), body, status: null, failure: null };
-    post.done = new Promise((resolve) => rec.pending.set(req, { post, resolve }));
-    rec.posts.push(post);
-    rec.wake();
+  const rec = { posts: [], console: [], errors: [], failed: [] };
+  context.on('requestfailed', (req) => {
+    if (new URL(req.url()).pathname.endsWith('/api/event')) rec.failed.push({ url: req.url(), failure: req.failure()?.errorText });
   });
-  const settle = async (req, failed) => {
-    const entry = rec.pending.get(req);
-    if (!entry) return;
-    rec.pending.delete(req);
-    if (failed) entry.post.failure = req.failure()?.errorText ?? 'failed';
-    else entry.post.status = (await req.response().catch(() => null))?.status() ?? null;
-    entry.resolve();
-    rec.wake();
-  };
-  context.on('requestfinished', (req) => settle(req, false));
-  context.on('requestfailed', (req) => settle(req, true));
   context.on('console', (msg) => {
     const loc = msg.location();
     rec.console.push({ type: msg.type(), text: msg.text(), url: loc.url || '', line: loc.lineNumber });
@@ -50,27 +34,30 @@ function record(context) {
   return rec;
 }
 
-const events = (rec) => rec.posts.flatMap((p) => (Array.isArray(p.body) ? p.body : [p.body]));
-const has = (rec, match) => events(rec).filter((e) => Object.entries(match).every(([k, v]) => k[0] === '$' || e[k] === v));
+let seen = 0; // recorded posts that belong to earlier scenarios
+async function recorded() {
+  const posts = await (await fetch(input.recorded)).json();
+  return posts.slice(seen);
+}
+const events = (posts) => posts.flatMap((p) => (Array.isArray(p.body) ? p.body : [p.body]));
+const matching = (evs, match) => evs.filter((e) => Object.entries(match).every(([k, v]) => k[0] === '$' || e[k] === v));
 
-// Wait until `ready(rec)` holds and every collector request sent so far has been answered.
+// Poll until `ready(rec)` holds: a wait for a condition, with a deadline, never a fixed sleep.
 async function until(rec, label, ready) {
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
-    if (ready(rec) && rec.pending.size === 0) return;
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      const seen = events(rec).map((e) => `${e.type}${e.name ? ':' + e.name : ''}${e.kind ? ':' + e.kind : ''}`);
-      throw new Error(`timed out waiting for ${label}; events seen: ${seen.join(', ') || 'none'}`);
+    rec.posts = await recorded();
+    if (ready(rec)) return;
+    if (Date.now() > deadline) {
+      const kinds = events(rec.posts).map((e) => [e.type, e.name, e.kind, e.action].filter(Boolean).join(':'));
+      throw new Error(`timed out waiting for ${label}; collector got: ${kinds.join(', ') || 'nothing'}`);
     }
-    await new Promise((resolve) => {
-      const timer = setTimeout(resolve, Math.min(left, 200));
-      rec.wake = () => { clearTimeout(timer); resolve(); };
-    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 const untilEvents = (rec, label, ...matches) =>
-  until(rec, label, (r) => matches.every((m) => has(r, m).length >= (m.$n || 1)));
+  until(rec, label, (r) => matches.every((m) => matching(events(r.posts), m).length >= (m.$n || 1)));
+const has = (rec, match) => matching(events(rec.posts), match);
 
 const storage = (page) => page.evaluate(() => ({
   local: Object.keys(localStorage), session: Object.keys(sessionStorage), cookie: document.cookie,
@@ -80,21 +67,6 @@ const page = (name) => `${input.site}/${name}/index.html`;
 
 // Each scenario gets (context, rec) and returns extra results merged into its output.
 const SCENARIOS = {
-  async debug(context, rec) {
-    await context.addInitScript(() => {
-      const sb = navigator.sendBeacon.bind(navigator);
-      navigator.sendBeacon = (u, b) => { const r = sb(u, b); console.log('beacon', r, String(b).slice(0, 80)); return r; };
-      addEventListener('pagehide', () => console.log('pagehide seen'), true);
-      addEventListener('visibilitychange', () => console.log('vis seen', document.visibilityState), true);
-    });
-    const p = await context.newPage();
-    await p.goto(page('core'));
-    await untilEvents(rec, 'pageview', { type: 'pageview' });
-    await p.click('#out');
-    await p.waitForURL(/landing/);
-    await new Promise(r => setTimeout(r, 2000));
-    return {};
-  },
   // Every event type of the tracker on one page, ending with an outbound click that leaves it.
   async core(context, rec) {
     const p = await context.newPage();
@@ -185,11 +157,10 @@ const SCENARIOS = {
     await p.focus('#email');
     await p.evaluate(() => { pa.track('Down'); pa.consent({ analytics: true }); pa.consent({ analytics: false }); });
     await p.click('#throw');
-    await until(rec, 'failed requests', (r) => r.posts.length > 0);
+    await until(rec, 'failed requests', (r) => r.failed.length > 0);
     const path = await p.evaluate(() => location.pathname);
     await p.click('#out');
     await p.waitForURL(/landing/);
-    await until(rec, 'failed unload request', (r) => has(r, { type: 'session_end' }).length > 0);
     return { path };
   },
 
@@ -209,14 +180,17 @@ const SCENARIOS = {
   },
 };
 
+// The collector drops headless user agents as bots, so the browser presents itself as a regular
+// Chrome. A launch flag, not a context option: requests sent while a page unloads (beacons from
+// pagehide) leave from the browser process with the launch-wide user agent.
+const userAgent = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
 const browser = await chromium.launch({
   executablePath: input.chromium,
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+    '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync',
+    `--user-agent=${userAgent}`],
 });
-// The collector drops headless user agents as bots: present the same browser as a regular Chrome.
-const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${browser.version()} Safari/537.36`;
 const out = {};
 try {
   for (const name of input.scenarios) {
@@ -229,7 +203,9 @@ try {
       Object.assign(result, { ok: false, failure: String(err && err.stack || err) });
     }
     await context.close();
-    out[name] = { ...result, posts: rec.posts.map(({ done, ...p }) => p), console: rec.console, errors: rec.errors };
+    rec.posts = await recorded();
+    seen += rec.posts.length;
+    out[name] = { ...result, events: events(rec.posts), failed: rec.failed, console: rec.console, errors: rec.errors };
   }
 } finally {
   await browser.close();

@@ -1,0 +1,111 @@
+"""HTTP figures: single-event against the bare-Starlette ceiling, p99 at half rate, batched, overload RSS."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from typing import Any
+
+from . import servers
+from .table import Row
+
+WARMUP_S = 3.0
+
+
+def _measure_collector(seconds: float, *, batch: int = 1, connections: int = servers.CONNECTIONS,
+                       **settings: str) -> dict[str, Any]:
+    """Warm up on warm.example, load bench.example for `seconds`, drain, stop, count what landed."""
+    with servers.collector(**settings) as server:
+        servers.wrk(server, WARMUP_S, batch=batch, site="warm.example", connections=connections)
+        servers.wait_drained(server)
+        load = servers.wrk(server, seconds, batch=batch, connections=connections)
+        drain_s = servers.wait_drained(server)
+        rss = server.rss_mb()
+        server.stop()
+    stored, dropped = servers.landed(server.data_dir)  # type: ignore[arg-type]
+    servers.cleanup(server)
+    elapsed = load.seconds + drain_s
+    return {"load": load, "drain_s": drain_s, "stored": stored, "dropped": dropped, "rss_mb": rss,
+            "landed_per_s": (stored + dropped) / elapsed, "stored_per_s": stored / elapsed}
+
+
+def _measure_bare(seconds: float) -> servers.Load:
+    with servers.bare() as server:
+        servers.wrk(server, WARMUP_S)
+        return servers.wrk(server, seconds)
+
+
+def single(seconds: float) -> tuple[list[Row], dict[str, Any]]:
+    """Bare Starlette and the collector under the same closed-loop load, then the collector at half rate."""
+    ceiling = _measure_bare(seconds)
+    c = _measure_collector(seconds)
+    load: servers.Load = c["load"]
+    ratio = c["landed_per_s"] / ceiling.rps
+    half_rate = c["landed_per_s"] / 2
+    # Open loop at half the landed rate: each of the 64 connections waits an exponential pause between
+    # requests, so arrivals are Poisson and the latency is the collector's, not a queue wrk built.
+    mean_delay_ms = servers.CONNECTIONS / half_rate * 1000
+    with servers.collector() as server:
+        servers.wrk(server, WARMUP_S, site="warm.example")
+        half = servers.wrk(server, seconds, delay_ms=mean_delay_ms)
+        server.stop()
+    servers.cleanup(server)
+    rows = [
+        Row("HTTP single: bare Starlette ceiling", f"{ceiling.rps:,.0f} req/s",
+            f"p50 {ceiling.p50_ms:.1f} ms, p99 {ceiling.p99_ms:.1f} ms"),
+        Row("HTTP single: collector, answered", f"{load.rps:,.0f} req/s",
+            f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.errors} errors"),
+        Row("HTTP single: collector, landed", f"{c['landed_per_s']:,.0f} events/s",
+            f"{c['stored']:,} rows + {c['dropped']:,} counted drops (bots) in ClickHouse; drain {c['drain_s']:.1f} s"),
+        Row("HTTP single: landed / ceiling", f"{ratio:.2f}", "target >= 0.85", ratio >= 0.85),
+        Row("HTTP single: p99 at half rate", f"{half.p99_ms:.1f} ms",
+            f"{half.rps:,.0f} req/s offered Poisson, p50 {half.p50_ms:.1f} ms; target <= 10 ms", half.p99_ms <= 10),
+    ]
+    return rows, {"ceiling_rps": ceiling.rps, "collector_rps": load.rps, "landed_per_s": c["landed_per_s"],
+                  "ratio": ratio, "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "half_rate_rps": half.rps,
+                  "half_rate_p99_ms": half.p99_ms}
+
+
+def batched(seconds: float) -> tuple[list[Row], dict[str, Any]]:
+    c = _measure_collector(seconds, batch=50, connections=16)
+    load: servers.Load = c["load"]
+    rows = [Row("HTTP batched (50/request): landed", f"{c['landed_per_s']:,.0f} events/s",
+                f"{load.rps:,.0f} req/s, p99 {load.p99_ms:.1f} ms, {load.errors} errors; target >= 40,000",
+                c["landed_per_s"] >= 40_000)]
+    return rows, {"landed_per_s": c["landed_per_s"], "rps": load.rps, "p99_ms": load.p99_ms}
+
+
+def _sustainable_rate(seconds: float) -> float:
+    return float(_measure_collector(seconds)["landed_per_s"])
+
+
+def overload(seconds: float, sustainable: float | None = None) -> tuple[list[Row], dict[str, Any]]:
+    """5x the sustainable single-event rate for `seconds`, RSS sampled twice a second."""
+    rate = sustainable or _sustainable_rate(5.0)
+    connections = servers.CONNECTIONS * 4
+    mean_delay_ms = connections / (5 * rate) * 1000
+    samples: list[float] = []
+    with servers.collector() as server:
+        base = server.rss_mb()
+        result: dict[str, servers.Load] = {}
+        thread = threading.Thread(target=lambda: result.update(
+            load=servers.wrk(server, seconds, connections=connections, delay_ms=mean_delay_ms)))
+        thread.start()
+        while thread.is_alive():
+            samples.append(server.rss_mb())
+            time.sleep(0.5)
+        thread.join()
+        server.stop()
+    servers.cleanup(server)
+    load = result["load"]
+    third = max(1, len(samples) // 3)
+    middle, last = statistics.mean(samples[third:2 * third]), statistics.mean(samples[-third:])
+    peak = max(samples)
+    flat = last <= middle * 1.10
+    rows = [Row(f"Overload 5x ({5 * rate:,.0f}/s offered, {seconds:.0f} s): RSS", f"{peak:,.0f} MB peak",
+                f"start {base:,.0f} MB, middle third {middle:,.0f}, last third {last:,.0f}; answered "
+                f"{load.rps:,.0f} req/s, {load.errors:,} non-2xx/errors; target <= 400 MB and flat",
+                peak <= 400 and flat)]
+    return rows, {"rss_peak_mb": peak, "rss_start_mb": base, "rss_middle_mb": middle, "rss_last_mb": last,
+                  "offered_rps": 5 * rate, "answered_rps": load.rps, "errors": load.errors}
