@@ -108,14 +108,18 @@ def consent(event: Event, ctx: Context) -> Event:
     if analytics is True and event.vid:
         event.tier = Tier.FULL
         return event
+    # The headers, or the same signals read by the tracker in the browser (navigator.globalPrivacyControl,
+    # navigator.doNotTrack) and sent as consent flags, since a page cannot set Sec-GPC itself.
+    gpc = (request is not None and request.gpc) or event.consent.get("gpc") is True
+    dnt = (request is not None and request.dnt) or event.consent.get("dnt") is True
     signal = ""
     if policy.consent == "strict" and analytics is not True:
         tier = Tier.DENIED
     elif analytics is False:
         tier = Tier.ANONYMOUS
-    elif request is not None and request.gpc and analytics is None:
+    elif gpc and analytics is None:
         tier, signal = Tier(policy.gpc), "gpc"
-    elif request is not None and request.dnt and analytics is None and policy.dnt != "ignore":
+    elif dnt and analytics is None and policy.dnt != "ignore":
         tier, signal = Tier(policy.dnt), "dnt"
     else:
         tier = Tier.ANONYMOUS

@@ -184,3 +184,11 @@ def test_forwarded_for_from_trusted_proxy_is_used(make_api) -> None:
     api.send(event(), headers={"x-forwarded-for": f"{LONDON_IP}, {MINNEAPOLIS_IP}, 10.0.0.7"})
     api.send(event(url="https://test.example/fwd"), headers={"forwarded": f'for="{LONDON_IP}"'})
     assert api.rows("SELECT city FROM analytics.events ORDER BY path") == [("Minneapolis",), ("Willesden",)]
+
+
+def test_browser_read_signals_sent_as_consent_flags(api) -> None:
+    # A page cannot set Sec-GPC; the tracker reads navigator.globalPrivacyControl and sends it as a flag.
+    r = api.send(event(site="signals.example", url="https://signals.example/", consent={"gpc": True}))
+    assert r.json()["dropped"] == {"consent_denied": 1}
+    assert api.send(event(consent={"gpc": True, "dnt": True})).json()["accepted"] == 1
+    assert _ids(api)[0][0] == "anonymous"

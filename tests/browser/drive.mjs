@@ -2,8 +2,9 @@
 //
 // Input (JSON on stdin): {"chromium": path, "site": test pages URL, "recorded": URL of the
 // collector's recorder, "scenarios": [names]}. Output (stdout): {name: {"ok", "events": [events the
-// collector received], "failed": [collector requests that failed], "console", "errors", ...extras}}. One browser launch per run; every
-// scenario gets a fresh context (fresh storage), so scenarios never see each other's state.
+// collector received], "failed": [collector requests that failed, with their bodies], "console",
+// "errors", ...scenario extras}}. One browser launch per run; every scenario gets a fresh context
+// (fresh storage), so scenarios never see each other's state.
 // A scenario waits until the collector has received the events it expects, never for a fixed time.
 import { chromium } from 'playwright-core';
 
@@ -16,12 +17,15 @@ const input = JSON.parse(await new Promise((resolve) => {
 }));
 
 // Console messages, page errors and failed collector requests of one browser context; the
-// events the collector received come from its recorder (see conftest.py), which also sees the
+// events the collector received come from its recorder (browser_harness.py), which also sees the
 // beacons of unloading pages that Playwright's request events miss.
 function record(context) {
   const rec = { posts: [], console: [], errors: [], failed: [] };
   context.on('requestfailed', (req) => {
-    if (new URL(req.url()).pathname.endsWith('/api/event')) rec.failed.push({ url: req.url(), failure: req.failure()?.errorText });
+    if (!new URL(req.url()).pathname.endsWith('/api/event')) return;
+    let body = req.postData();
+    try { body = JSON.parse(body); } catch { /* kept as text: the schema check reports it */ }
+    rec.failed.push({ url: req.url(), failure: req.failure()?.errorText, body });
   });
   context.on('console', (msg) => {
     const loc = msg.location();
@@ -57,7 +61,6 @@ async function until(rec, label, ready) {
 }
 const untilEvents = (rec, label, ...matches) =>
   until(rec, label, (r) => matches.every((m) => matching(events(r.posts), m).length >= (m.$n || 1)));
-const has = (rec, match) => matching(events(rec.posts), match);
 
 const storage = (page) => page.evaluate(() => ({
   local: Object.keys(localStorage), session: Object.keys(sessionStorage), cookie: document.cookie,
@@ -125,17 +128,17 @@ const SCENARIOS = {
   // Global Privacy Control on: the site's data-consent="granted" default must not apply.
   async gpc(context, rec) {
     await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
-    const p = await context.newPage();
-    await p.goto(page('gpc'));
-    await p.evaluate(() => pa.track('UnderGpc'));
-    await untilEvents(rec, 'pageview', { type: 'pageview' }, { type: 'custom', name: 'UnderGpc' });
-    const before = await storage(p);
-    await p.evaluate(() => { pa.consent({ analytics: true }); pa.track('GpcButConsented'); });
-    await untilEvents(rec, 'explicit consent', { type: 'custom', name: 'GpcButConsented' });
     const q = await context.newPage();
     await q.goto(page('gpcdeny'));
     await q.evaluate(() => pa.track('DeniedSite'));
     await untilEvents(rec, 'denied site', { type: 'custom', name: 'DeniedSite' });
+    const p = await context.newPage();
+    await p.goto(page('gpc'));
+    await p.evaluate(() => pa.track('UnderGpc'));
+    await untilEvents(rec, 'pageview', { type: 'pageview', $n: 2 }, { type: 'custom', name: 'UnderGpc' });
+    const before = await storage(p);
+    await p.evaluate(() => { pa.consent({ analytics: true }); pa.track('GpcButConsented'); });
+    await untilEvents(rec, 'explicit consent', { type: 'custom', name: 'GpcButConsented' });
     return { before };
   },
 

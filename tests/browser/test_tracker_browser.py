@@ -7,10 +7,34 @@ analytics.events; every event the collector received is checked against the sche
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+from browser_harness import LiveCollector, run_driver, serve_collector, serve_pages, with_browser_sites
+
+from collector.settings import Settings
+
 VITALS = {"LCP", "CLS", "INP", "FCP", "TTFB"}
-LiveCollector = Any  # conftest.LiveCollector: .query(sql) after a writer flush
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared test settings (tests/conftest.py) plus the browser test sites."""
+    return with_browser_sites(settings)
+
+
+@pytest.fixture
+def live_collector(make_api: Callable[..., Any]) -> Iterator[LiveCollector]:
+    with serve_collector(make_api()) as collector:
+        yield collector
+
+
+@pytest.fixture
+def drive(live_collector: LiveCollector) -> Iterator[Callable[..., dict[str, Any]]]:
+    """drive(*scenarios): one browser run over the test pages, served next to the live collector."""
+    with serve_pages(live_collector) as site:
+        yield lambda *scenarios: run_driver(site, live_collector, *scenarios)
 
 
 def tracker_errors(result: dict[str, Any]) -> list[Any]:
@@ -96,6 +120,10 @@ def test_consent_grant_sends_the_first_party_id(drive: Any, live_collector: Live
     assert full_id != 0
     # The reload remembers the consent: the same pseudonymous id.
     assert rows(live_collector, "type = 'pageview' AND tier = 'full'", "visitor_id") == [(full_id,)]
+    # The consent event became a receipt for that visitor, not a raw event.
+    assert live_collector.query("SELECT action, categories, visitor_id, source FROM analytics.consent_receipts"
+                                ) == [("grant", ["analytics"], full_id, "banner")]
+    assert rows(live_collector, "type = 'consent'", "type") == []
 
 
 def test_consent_withdrawal_clears_storage(drive: Any, live_collector: LiveCollector) -> None:
@@ -111,6 +139,9 @@ def test_consent_withdrawal_clears_storage(drive: Any, live_collector: LiveColle
     (later,) = of(events, type="custom", name="AfterWithdraw")
     assert "vid" not in later and "sid" not in later and later["consent"] == {"analytics": False}
     assert rows(live_collector, "name = 'AfterWithdraw'", "tier") == [("anonymous",)]
+    withdrawals = live_collector.query(
+        "SELECT policy_version, visitor_id != 0 FROM analytics.consent_receipts WHERE action = 'withdraw'")
+    assert withdrawals == [("2026-11", True)]
 
 
 def test_global_privacy_control_follows_the_site_policy(drive: Any, live_collector: LiveCollector) -> None:
@@ -142,6 +173,8 @@ def test_broken_pages_and_a_dead_collector_keep_working(drive: Any, live_collect
     ((message,),) = rows(live_collector, "type = 'error'", "message")
     assert "page script fails after load" in message
     assert rows(live_collector, "type = 'pageview'", "path") == [("/throws/throws.html",)]
+    # A call queued through the snippet's stub before t.js loaded.
+    assert rows(live_collector, "type = 'custom'", "name, props") == [("Queued", {"early": "1"})]
     # data-api at a closed port: requests fail quietly, the page never sees an error from t.js.
     assert dead["failed"], "the tracker should have tried to send"
     assert dead["path"] == "/dead/next"

@@ -1,0 +1,142 @@
+"""Storage and query figures, each on its own embedded store in its own process (chDB opens one store
+path per process): `python -m bench.store storage|query` prints one `BENCH {json}` line."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from collector.settings import Settings
+from collector.store import Store, migrate, open_store
+
+from . import generate, plausible
+from .servers import PYTHON, ROOT
+from .table import Row
+
+CHUNK_ROWS = 1_000_000
+QUERY_RUNS = 7
+
+
+def _fill(store: Store, rows: int) -> float:
+    start = time.monotonic()
+    for offset in range(0, rows, CHUNK_ROWS):
+        store.command(f"INSERT INTO analytics.events {generate.events_select(min(CHUNK_ROWS, rows - offset), offset)}")
+    return time.monotonic() - start
+
+
+def _table_bytes(store: Store, database: str, table: str) -> tuple[int, int]:
+    rows, size = store.query(f"SELECT sum(rows), sum(bytes_on_disk) FROM system.parts WHERE active "
+                             f"AND database = '{database}' AND table = '{table}'")[0]
+    return int(rows), int(size)
+
+
+def storage(rows: int = 1_000_000) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-storage-") as tmp:
+        store = open_store(Settings(data_dir=Path(tmp)))
+        migrate(store)
+        fill_s = _fill(store, rows)
+        store.command("OPTIMIZE TABLE analytics.events FINAL")
+        store.command("CREATE DATABASE IF NOT EXISTS plausible")
+        store.command(plausible.DDL)
+        store.command(plausible.LOAD)
+        store.command("OPTIMIZE TABLE plausible.events_v2 FINAL")
+        ours_rows, ours = _table_bytes(store, "analytics", "events")
+        theirs_rows, theirs = _table_bytes(store, "plausible", "events_v2")
+        columns = store.query("SELECT column, sum(column_data_compressed_bytes) AS b FROM system.parts_columns WHERE active "
+                              "AND database = 'analytics' AND table = 'events' GROUP BY column ORDER BY b DESC LIMIT 6")
+        store.close()
+    return {"rows": ours_rows, "plausible_rows": theirs_rows, "bytes": ours, "plausible_bytes": theirs,
+            "fill_s": fill_s, "top_columns": [(name, int(b) / ours_rows) for name, b in columns]}
+
+
+SITE, DAYS = "bench.example", 30
+ROLLUP = {
+    "totals": f"SELECT sum(views), uniqMerge(visitors) FROM analytics.pages_daily "
+              f"WHERE site = '{SITE}' AND day >= today() - {DAYS}",
+    "timeseries": f"SELECT day, sum(views), uniqMerge(visitors) FROM analytics.pages_daily "
+                  f"WHERE site = '{SITE}' AND day >= today() - {DAYS} GROUP BY day ORDER BY day",
+    "top pages": f"SELECT path, sum(views) AS v, uniqMerge(visitors) FROM analytics.pages_daily "
+                 f"WHERE site = '{SITE}' AND day >= today() - {DAYS} GROUP BY path ORDER BY v DESC, path LIMIT 10",
+    "sources": f"SELECT referrer_host, sum(views) AS v, uniqMerge(visitors) FROM analytics.sources_daily "
+               f"WHERE site = '{SITE}' AND day >= today() - {DAYS} GROUP BY referrer_host ORDER BY v DESC, "
+               f"referrer_host LIMIT 10",
+}
+_RAW_WHERE = f"site = '{SITE}' AND toDate(ts) >= today() - {DAYS}"
+RAW = {
+    "totals": f"SELECT countIf(type = 'pageview'), uniq(visitor_id) FROM analytics.events "
+              f"WHERE {_RAW_WHERE} AND type IN ('pageview', 'engagement')",
+    "timeseries": f"SELECT toDate(ts) AS day, countIf(type = 'pageview'), uniq(visitor_id) FROM analytics.events "
+                  f"WHERE {_RAW_WHERE} AND type IN ('pageview', 'engagement') GROUP BY day ORDER BY day",
+    "top pages": f"SELECT path, countIf(type = 'pageview') AS v, uniq(visitor_id) FROM analytics.events "
+                 f"WHERE {_RAW_WHERE} AND type IN ('pageview', 'engagement') GROUP BY path ORDER BY v DESC, path LIMIT 10",
+    "sources": f"SELECT referrer_host, count() AS v, uniq(visitor_id) FROM analytics.events "
+               f"WHERE {_RAW_WHERE} AND type = 'pageview' AND referrer_path = '' GROUP BY referrer_host "
+               f"ORDER BY v DESC, referrer_host LIMIT 10",
+}
+
+
+def _dashboard(store: Store, queries: dict[str, str]) -> tuple[float, list[Any]]:
+    """Seconds for the whole dashboard (its queries one after another) and the answers."""
+    start = time.perf_counter()
+    answers = [store.query(sql) for sql in queries.values()]
+    return time.perf_counter() - start, answers
+
+
+def query(rows: int = 10_000_000) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
+        store = open_store(Settings(data_dir=Path(tmp)))
+        migrate(store)
+        fill_s = _fill(store, rows)
+        # A month-old store has merged its parts; merge now so runs compare steady states.
+        for table in ("events", "pages_daily", "sources_daily"):
+            store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
+        _dashboard(store, ROLLUP), _dashboard(store, RAW)  # first runs load marks and caches
+        rollup = [_dashboard(store, ROLLUP) for _ in range(QUERY_RUNS)]
+        raw = [_dashboard(store, RAW) for _ in range(QUERY_RUNS)]
+        same_views = rollup[0][1][0][0][0] == raw[0][1][0][0][0]
+        store.close()
+    return {"rows": rows, "fill_s": fill_s, "rollup_ms": statistics.median(t for t, _ in rollup) * 1000,
+            "raw_ms": statistics.median(t for t, _ in raw) * 1000, "same_views": same_views}
+
+
+def run_part(part: str, rows: int) -> dict[str, Any]:
+    """Run a part in a child process (its own chDB store) and return its result."""
+    out = subprocess.run([PYTHON, "-m", "bench.store", part, str(rows)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=900, check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("BENCH "))
+    return json.loads(line[len("BENCH "):])  # type: ignore[no-any-return]
+
+
+def storage_rows(rows: int = 1_000_000) -> tuple[list[Row], dict[str, Any]]:
+    r = run_part("storage", rows)
+    ours, theirs = r["bytes"] / r["rows"], r["plausible_bytes"] / r["plausible_rows"]
+    top = ", ".join(f"{name} {b:.1f}" for name, b in r["top_columns"])
+    return [
+        Row(f"Storage: analytics.events, {r['rows']:,} events", f"{ours:.1f} bytes/event",
+            f"after OPTIMIZE FINAL; largest columns (bytes/event): {top}; target <= 20 and <= Plausible",
+            ours <= 20 and ours <= theirs),
+        Row("Storage: same events in Plausible events_v2", f"{theirs:.1f} bytes/event", f"ours / theirs = {ours / theirs:.2f}"),
+    ], r
+
+
+def query_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
+    r = run_part("query", rows)
+    speedup = r["raw_ms"] / r["rollup_ms"]
+    return [
+        Row(f"Query: 30-day dashboard from rollups ({r['rows'] / 1e6:.0f}M raw events)", f"{r['rollup_ms']:.1f} ms",
+            f"totals, time series, top pages, sources; median of {QUERY_RUNS}; target <= 50 ms", r["rollup_ms"] <= 50),
+        Row("Query: same dashboard from raw events", f"{r['raw_ms']:.1f} ms",
+            f"speed-up {speedup:.0f}x (target >= 20x); views agree: {r['same_views']}", speedup >= 20),
+    ], r
+
+
+if __name__ == "__main__":
+    part, n = sys.argv[1], int(sys.argv[2])
+    result = storage(n) if part == "storage" else query(n)
+    print("BENCH " + json.dumps(result))

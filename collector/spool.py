@@ -1,0 +1,326 @@
+"""The spool: an append-only log of pipeline output between the request and ClickHouse.
+
+Durable mode (a directory): each request's rows are one CRC-framed record; one thread appends every
+record waiting, fsyncs once (group commit) and only then resolves the callers' futures, so a 202 means
+the rows are on disk. Records go to the open segment file until it holds `seal_rows` rows or is
+`seal_interval_s` old; then it is sealed and never written again. The writer inserts sealed segments,
+oldest first, and removes each once ClickHouse has accepted it. At start-up every segment found is
+sealed (a torn last record, never acknowledged, is cut off) and inserted again: its name is its
+deduplication token, so a segment inserted before a crash is not stored twice.
+
+Memory mode (no directory): the same segments, held in RAM and acknowledged at once; what is not yet
+inserted is lost if the process dies.
+
+The spool holds only pipeline output: rows as the tables store them, never an IP or user agent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import struct
+import threading
+import time
+import zlib
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+log = logging.getLogger("collector.spool")
+FRAME = struct.Struct("<II")  # payload length, crc32 of the payload
+SUFFIX = ".seg"
+
+
+class SpoolFull(Exception):
+    """No room for more rows (size cap, too many waiting, or closing): answer 503, never a false 202."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A sealed, immutable run of records; `name` is unique forever and is the deduplication token."""
+
+    seq: int
+    name: str
+    rows: int
+    size: int
+    path: Path | None = None
+    data: bytes = b""
+
+    def read(self) -> bytes:
+        return self.path.read_bytes() if self.path is not None else self.data
+
+
+@dataclass(slots=True)
+class _Open:
+    seq: int
+    name: str
+    opened_at: float
+    file: BinaryIO | None = None
+    chunks: list[bytes] = field(default_factory=list)
+    rows: int = 0
+    size: int = 0
+
+
+def frame(payload: bytes) -> bytes:
+    return FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def records(data: bytes) -> tuple[list[bytes], int]:
+    """The payloads of the whole, intact frames at the start of `data`, and how many bytes they span."""
+    out, pos = [], 0
+    while pos + FRAME.size <= len(data):
+        length, crc = FRAME.unpack_from(data, pos)
+        end = pos + FRAME.size + length
+        if end > len(data) or zlib.crc32(data[pos + FRAME.size:end]) != crc:
+            break
+        out.append(data[pos + FRAME.size:end])
+        pos = end
+    return out, pos
+
+
+class Spool:
+    def __init__(self, directory: Path | None, *, max_bytes: int, max_rows: int, seal_rows: int,
+                 seal_interval_s: float, max_waiting: int = 10_000) -> None:
+        self._dir = directory
+        self._max_bytes, self._max_rows, self._max_waiting = max_bytes, max_rows, max_waiting
+        self._seal_rows, self._seal_interval_s = seal_rows, seal_interval_s
+        self._cond = threading.Condition()
+        self._waiting: list[tuple[bytes, int, Future[int]]] = []  # (record, rows, future); empty record: seal
+        self._sealed: deque[Segment] = deque()
+        self._open: _Open | None = None
+        self._bytes = self._rows = 0
+        self._epoch = secrets.token_hex(6)
+        self._next_seq = 0
+        self._closing = False
+        self.recovered: tuple[int, int] = (0, 0)  # (segments, rows) found at start-up
+        self._thread = threading.Thread(target=self._run, name="collector-spool", daemon=True)
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._recover(directory)
+            self._thread.start()
+
+    @property
+    def durable(self) -> bool:
+        return self._dir is not None
+
+    @property
+    def rows(self) -> int:
+        return self._rows
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def append(self, payload: bytes, rows: int) -> Future[int]:
+        """Queue one record; the future resolves once it is durable (at once in memory mode)."""
+        record = frame(payload)
+        with self._cond:
+            if self._closing:
+                raise SpoolFull("closing")
+            if (self._bytes + len(record) > self._max_bytes or self._rows + rows > self._max_rows
+                    or len(self._waiting) >= self._max_waiting):
+                raise SpoolFull("full")
+            self._bytes += len(record)
+            self._rows += rows
+            future: Future[int] = Future()
+            if self._dir is None:
+                self._write_memory(record, rows)
+                future.set_result(self._open.seq if self._open else -1)
+            else:
+                self._waiting.append((record, rows, future))
+                self._cond.notify_all()
+            return future
+
+    def seal(self) -> int:
+        """Seal the open segment after everything queued before; the seq of the newest sealed segment."""
+        with self._cond:
+            if self._dir is None or not self._thread.is_alive():
+                self._seal_locked()
+                return self._next_seq - 1
+            future: Future[int] = Future()
+            self._waiting.append((b"", 0, future))
+            self._cond.notify_all()
+        return future.result()
+
+    def oldest(self, timeout_s: float | None = None) -> Segment | None:
+        """The oldest sealed segment, waiting up to `timeout_s` for one; None if there is none."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._cond:
+            while not self._sealed:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if self._closing and self._open is None and not self._waiting or (remaining is not None
+                                                                                     and remaining <= 0):
+                    return None
+                if self._dir is None and self._seal_due():
+                    self._seal_locked()
+                    continue
+                self._cond.wait(min(remaining or 0.05, 0.05) if remaining is not None or self._dir is None
+                                else self._seal_interval_s)
+            return self._sealed[0]
+
+    def remove(self, segment: Segment) -> None:
+        """ClickHouse accepted `segment`: forget it (the oldest)."""
+        if segment.path is not None:
+            segment.path.unlink(missing_ok=True)
+        with self._cond:
+            assert self._sealed and self._sealed[0] is segment
+            self._sealed.popleft()
+            self._bytes -= segment.size
+            self._rows -= segment.rows
+            self._cond.notify_all()
+
+    def wait_removed(self, seq: int, timeout_s: float) -> bool:
+        """Wait until every segment up to `seq` has been removed; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._sealed and self._sealed[0].seq <= seq:
+                if time.monotonic() >= deadline:
+                    return False
+                self._cond.wait(0.05)
+            return True
+
+    def close(self) -> None:
+        """Refuse new records, commit what is waiting and seal the open segment."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join()
+        with self._cond:
+            self._seal_locked()
+            self._cond.notify_all()
+
+    # -- the group-commit thread (durable mode) --
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._waiting and not self._closing and not self._seal_due():
+                    self._cond.wait(self._wait_s())
+                batch, self._waiting = self._waiting, []
+                closing = self._closing
+            self._commit(batch)
+            with self._cond:
+                if self._seal_due() or any(not record for record, _, _ in batch):
+                    self._seal_locked()
+                    self._cond.notify_all()
+                for record, _, future in batch:
+                    if not record:
+                        future.set_result(self._next_seq - 1)
+            if closing and not batch:
+                return
+
+    def _commit(self, batch: list[tuple[bytes, int, Future[int]]]) -> None:
+        """Write every waiting record with one write and one fsync; resolve or fail their futures."""
+        data = b"".join(record for record, _, _ in batch)
+        if not data:
+            return
+        segment = self._open or self._new_segment()
+        assert segment.file is not None
+        try:
+            segment.file.write(data)
+            segment.file.flush()
+            os.fdatasync(segment.file.fileno())
+        except OSError as exc:
+            log.error("spool write failed", extra={"error": type(exc).__name__, "records": len(batch)})
+            self._undo(segment, batch)
+            return
+        with self._cond:
+            segment.size += len(data)
+            segment.rows += sum(rows for _, rows, _ in batch)
+        for record, _, future in batch:
+            if record:
+                future.set_result(segment.seq)
+
+    def _undo(self, segment: _Open, batch: list[tuple[bytes, int, Future[int]]]) -> None:
+        assert segment.file is not None
+        try:
+            segment.file.truncate(segment.size)
+            segment.file.seek(segment.size)
+        except OSError:
+            pass
+        with self._cond:
+            for record, rows, future in batch:
+                if record:
+                    self._bytes -= len(record)
+                    self._rows -= rows
+                    future.set_exception(SpoolFull("spool write failed"))
+
+    def _new_segment(self) -> _Open:
+        assert self._dir is not None
+        with self._cond:
+            seq = self._next_seq
+            self._next_seq += 1
+        name = f"{seq:016d}-{self._epoch}"
+        file = open(self._dir / (name + SUFFIX), "ab", buffering=0)  # noqa: SIM115 (closed on seal)
+        _fsync_dir(self._dir)
+        self._open = _Open(seq, name, time.monotonic(), file=file)
+        return self._open
+
+    # -- shared helpers (hold self._cond) --
+
+    def _write_memory(self, record: bytes, rows: int) -> None:
+        if self._open is None:
+            self._open = _Open(self._next_seq, f"{self._next_seq:016d}-{self._epoch}", time.monotonic())
+            self._next_seq += 1
+        self._open.chunks.append(record)
+        self._open.rows += rows
+        self._open.size += len(record)
+        if self._open.rows >= self._seal_rows:
+            self._seal_locked()
+
+    def _seal_due(self) -> bool:
+        o = self._open
+        return o is not None and o.rows > 0 and (
+            o.rows >= self._seal_rows or time.monotonic() - o.opened_at >= self._seal_interval_s)
+
+    def _wait_s(self) -> float | None:
+        return None if self._open is None else max(0.001, self._open.opened_at + self._seal_interval_s
+                                                   - time.monotonic())
+
+    def _seal_locked(self) -> None:
+        o, self._open = self._open, None
+        if o is None:
+            return
+        path = None
+        if o.file is not None:
+            o.file.close()
+            path = Path(o.file.name)  # type: ignore[arg-type]
+            if o.rows == 0:
+                path.unlink(missing_ok=True)
+                return
+        if o.rows:
+            self._sealed.append(Segment(o.seq, o.name, o.rows, o.size, path, b"".join(o.chunks)))
+            self._cond.notify_all()
+
+    def _recover(self, directory: Path) -> None:
+        """Seal every segment left by an earlier process, cutting off a torn last record."""
+        for path in sorted(directory.glob("*" + SUFFIX)):
+            data = path.read_bytes()
+            payloads, valid = records(data)
+            if valid < len(data):
+                with open(path, "r+b") as f:
+                    f.truncate(valid)
+                    os.fsync(f.fileno())
+                log.warning("spool: cut a torn record", extra={"segment": path.name, "bytes": len(data) - valid})
+            rows = sum(p.count(b"\n") for p in payloads)
+            if not rows:
+                path.unlink()
+                continue
+            seq = int(path.name.split("-", 1)[0])
+            self._sealed.append(Segment(seq, path.name[: -len(SUFFIX)], rows, valid, path))
+            self._bytes += valid
+            self._rows += rows
+            self._next_seq = seq + 1
+        self.recovered = (len(self._sealed), self._rows)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
