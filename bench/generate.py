@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (long user-agent strings and SQL expressions read better unwrapped)
 """Realistic raw events generated inside ClickHouse (INSERT ... SELECT FROM numbers()), fast at 10M rows.
 
 Shape: sessions of ~5 events (the first a pageview that carries the referrer and UTM tags), spread over

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (long user-agent strings and SQL expressions read better unwrapped)
 """Write bench/data/payloads.tsv: the recorded requests every bench replays.
 
 Each line is one beacon as the tracker sends it: `user agent \t origin \t sec-gpc \t dnt \t client ip \t body`.

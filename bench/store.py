@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (long user-agent strings and SQL expressions read better unwrapped)
 """Storage and query figures, each on its own embedded store in its own process (chDB opens one store
 path per process): `python -m bench.store storage|query` prints one `BENCH {json}` line."""
 
@@ -56,23 +57,33 @@ def storage(rows: int = 1_000_000) -> dict[str, Any]:
 
 
 SITE, DAYS = "bench.example", 30
+_DAYS = f"site = '{SITE}' AND day >= today() - {DAYS}"
+
+
+def _top(table: str, key: str, extra: str = "") -> str:
+    """Top 10 by views; the uniq sketches are merged for those 10 only, not for every group."""
+    top = f"SELECT {key} FROM analytics.{table} WHERE {_DAYS} {extra} GROUP BY {key} ORDER BY sum(views) DESC, {key} LIMIT 10"
+    return (f"SELECT {key}, sum(views) AS v, uniqMerge(visitors) FROM analytics.{table} WHERE {_DAYS} "
+            f"AND {key} IN ({top}) GROUP BY {key} ORDER BY v DESC, {key}")
+
+
+# Each number from the narrowest rollup that holds it: views from pages_daily (a plain sum), visitors
+# from tiers_daily (two sketches per day), top lists from pages_daily / sources_daily.
 ROLLUP = {
-    "totals": f"SELECT sum(views), uniqMerge(visitors) FROM analytics.pages_daily "
-              f"WHERE site = '{SITE}' AND day >= today() - {DAYS}",
-    "timeseries": f"SELECT day, sum(views), uniqMerge(visitors) FROM analytics.pages_daily "
-                  f"WHERE site = '{SITE}' AND day >= today() - {DAYS} GROUP BY day ORDER BY day",
-    "top pages": f"SELECT path, sum(views) AS v, uniqMerge(visitors) FROM analytics.pages_daily "
-                 f"WHERE site = '{SITE}' AND day >= today() - {DAYS} GROUP BY path ORDER BY v DESC, path LIMIT 10",
-    "sources": f"SELECT referrer_host, sum(views) AS v, uniqMerge(visitors) FROM analytics.sources_daily "
-               f"WHERE site = '{SITE}' AND day >= today() - {DAYS} GROUP BY referrer_host ORDER BY v DESC, "
-               f"referrer_host LIMIT 10",
+    "totals": f"SELECT (SELECT sum(views) FROM analytics.pages_daily WHERE {_DAYS}), "
+              f"(SELECT uniqMerge(visitors) FROM analytics.tiers_daily WHERE {_DAYS})",
+    "timeseries views": f"SELECT day, sum(views) FROM analytics.pages_daily WHERE {_DAYS} GROUP BY day ORDER BY day",
+    "timeseries visitors": f"SELECT day, uniqMerge(visitors) FROM analytics.tiers_daily WHERE {_DAYS} "
+                           f"GROUP BY day ORDER BY day",
+    "top pages": _top("pages_daily", "path"),
+    "sources": _top("sources_daily", "referrer_host"),
 }
 _RAW_WHERE = f"site = '{SITE}' AND toDate(ts) >= today() - {DAYS}"
+# The same numbers from the raw table, with the same definitions as the rollups' views.
 RAW = {
-    "totals": f"SELECT countIf(type = 'pageview'), uniq(visitor_id) FROM analytics.events "
-              f"WHERE {_RAW_WHERE} AND type IN ('pageview', 'engagement')",
+    "totals": f"SELECT countIf(type = 'pageview'), uniq(visitor_id) FROM analytics.events WHERE {_RAW_WHERE}",
     "timeseries": f"SELECT toDate(ts) AS day, countIf(type = 'pageview'), uniq(visitor_id) FROM analytics.events "
-                  f"WHERE {_RAW_WHERE} AND type IN ('pageview', 'engagement') GROUP BY day ORDER BY day",
+                  f"WHERE {_RAW_WHERE} GROUP BY day ORDER BY day",
     "top pages": f"SELECT path, countIf(type = 'pageview') AS v, uniq(visitor_id) FROM analytics.events "
                  f"WHERE {_RAW_WHERE} AND type IN ('pageview', 'engagement') GROUP BY path ORDER BY v DESC, path LIMIT 10",
     "sources": f"SELECT referrer_host, count() AS v, uniq(visitor_id) FROM analytics.events "
@@ -94,12 +105,12 @@ def query(rows: int = 10_000_000) -> dict[str, Any]:
         migrate(store)
         fill_s = _fill(store, rows)
         # A month-old store has merged its parts; merge now so runs compare steady states.
-        for table in ("events", "pages_daily", "sources_daily"):
+        for table in ("events", "pages_daily", "sources_daily", "tiers_daily"):
             store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
         _dashboard(store, ROLLUP), _dashboard(store, RAW)  # first runs load marks and caches
         rollup = [_dashboard(store, ROLLUP) for _ in range(QUERY_RUNS)]
         raw = [_dashboard(store, RAW) for _ in range(QUERY_RUNS)]
-        same_views = rollup[0][1][0][0][0] == raw[0][1][0][0][0]
+        same_views = rollup[0][1][0][0] == raw[0][1][0][0]  # totals: views and visitors agree
         store.close()
     return {"rows": rows, "fill_s": fill_s, "rollup_ms": statistics.median(t for t, _ in rollup) * 1000,
             "raw_ms": statistics.median(t for t, _ in raw) * 1000, "same_views": same_views}
@@ -132,7 +143,7 @@ def query_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
         Row(f"Query: 30-day dashboard from rollups ({r['rows'] / 1e6:.0f}M raw events)", f"{r['rollup_ms']:.1f} ms",
             f"totals, time series, top pages, sources; median of {QUERY_RUNS}; target <= 50 ms", r["rollup_ms"] <= 50),
         Row("Query: same dashboard from raw events", f"{r['raw_ms']:.1f} ms",
-            f"speed-up {speedup:.0f}x (target >= 20x); views agree: {r['same_views']}", speedup >= 20),
+            f"speed-up {speedup:.0f}x (target >= 20x); totals agree: {r['same_views']}", speedup >= 20),
     ], r
 
 

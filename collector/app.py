@@ -8,7 +8,9 @@ import hashlib
 import logging
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,20 +18,23 @@ from urllib.parse import urlsplit
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, inventory, pipeline, receipts, rights, visitor
+from . import admin, inventory, openapi, pipeline, receipts, rights, visitor
 from . import config as config_mod
 from . import request as edge
 from .agents import AgentCache
 from .errors import ClientError, Kind
 from .event import RequestInfo
 from .geo import GeoLookup, default_db_path
+from .limits import Saturation, SiteLimits
 from .metrics import Metrics
 from .salts import Salts
 from .settings import Settings
+from .spool import Spool, SpoolFull
 from .store import Store, migrate, open_store
 from .writer import Overloaded, Writer
 
@@ -37,8 +42,10 @@ log = logging.getLogger("collector.app")
 STATIC = Path(__file__).resolve().parent / "static"
 GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
        b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
-BODY_READ_TIMEOUT_S = 10.0
 RETRY_AFTER_S = 5
+# Every response: no framing, no sniffing; an HTML page may load only its own resources.
+CSP_HTML = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+CSP_OTHER = "default-src 'none'; frame-ancestors 'none'"
 
 
 @dataclass
@@ -56,6 +63,8 @@ class Collector:
     ready: bool = False
     tracker: tuple[bytes, str] = (b"", "")
     consent_worker: receipts.Worker | None = None
+    limits: SiteLimits | None = None
+    saturation: Saturation | None = None
 
 
 def load_secret(settings: Settings) -> bytes:
@@ -81,7 +90,10 @@ def build_collector(settings: Settings, clock: Callable[[], float] = time.time) 
     tracker = (STATIC / "t.js").read_bytes() if (STATIC / "t.js").exists() else b""
     return Collector(settings=settings, config=config, ctx=ctx, metrics=Metrics(), clock=clock,
                      validate=edge.load_validator(edge.SCHEMA_PATH),
-                     tracker=(tracker, f'"{hashlib.sha256(tracker).hexdigest()[:16]}"'))
+                     tracker=(tracker, f'"{hashlib.sha256(tracker).hexdigest()[:16]}"'),
+                     limits=SiteLimits(settings.site_rate_per_s, settings.site_burst, config.sites,
+                                       dict(settings.site_rates)),
+                     saturation=Saturation(settings.max_inflight))
 
 
 def _host(url: str) -> str:
@@ -107,14 +119,15 @@ def request_info(request: Request) -> RequestInfo:
     )
 
 
-async def read_body(request: Request) -> bytes:
-    """The body, refused past MAX_BODY_BYTES whether announced by Content-Length or streamed."""
+async def read_body(request: Request, timeout_s: float = 10.0) -> bytes:
+    """The body, refused past MAX_BODY_BYTES whether announced by Content-Length or streamed, or
+    not complete within `timeout_s` (a slow trickle)."""
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > edge.MAX_BODY_BYTES):
         raise ClientError(Kind.TOO_LARGE, "too_large", f"body exceeds {edge.MAX_BODY_BYTES} bytes")
     body = bytearray()
     try:
-        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
+        async with asyncio.timeout(timeout_s):
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > edge.MAX_BODY_BYTES:
@@ -128,18 +141,30 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
-def _cors(collector: Collector, request: Request) -> dict[str, str]:
+def _cors(collector: Collector, request: Request, items: list[Any] | None = None) -> dict[str, str]:
+    """CORS for an origin some site allows (preflight, errors before the body is read); once the body
+    is read, only when every site the events name allows it."""
     origin = request.headers.get("origin", "")
-    if origin and collector.config.any_site_allows(_host(origin)):
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-    return {}
+    host = _host(origin) if origin else ""
+    if not host:
+        return {}
+    sites = collector.config.sites
+    named = {item.get("site") for item in items if isinstance(item, dict)} if items is not None else set()
+    allowed = (all(isinstance(s, str) and s in sites and sites[s].allows_host(host) for s in named) and bool(named)
+               if items is not None else collector.config.any_site_allows(host))
+    if not allowed:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Expose-Headers": "Retry-After"}
 
 
-def accept(collector: Collector, items: list[Any], info: RequestInfo) -> dict[str, Any]:
-    """Validate, run the pipeline and queue the rows; the answer body of a 202."""
+def accept(collector: Collector, items: list[Any], info: RequestInfo) -> tuple[dict[str, Any], Future[int]]:
+    """Validate, rate-limit, run the pipeline and append the rows to the spool; the answer body of a
+    202 and the future that resolves once the rows are durable."""
     now_ms = int(collector.clock() * 1000)
     window = (collector.settings.ts_past_window_s * 1000, collector.settings.ts_future_window_s * 1000)
     events = edge.build(items, collector.validate, info, now_ms, window)
+    if collector.limits is not None:
+        collector.limits.take(Counter(event.site for event in events))
     metrics = collector.metrics
     metrics.inc("collector_events_received_total", len(events))
     rows, dropped = pipeline.run(events, collector.ctx)
@@ -147,7 +172,7 @@ def accept(collector: Collector, items: list[Any], info: RequestInfo) -> dict[st
         raise ClientError(Kind.FORBIDDEN, "origin_not_allowed", "this origin may not send events for the site")
     assert collector.writer is not None
     try:
-        collector.writer.submit(rows, dropped.items())
+        durable = collector.writer.enqueue(rows, dropped.items())
     except Overloaded:
         raise ClientError(Kind.UNAVAILABLE, "overloaded", "try again later", RETRY_AFTER_S) from None
     if collector.consent_worker is not None:
@@ -157,7 +182,27 @@ def accept(collector: Collector, items: list[Any], info: RequestInfo) -> dict[st
         by_reason[reason.value] = by_reason.get(reason.value, 0) + n
         metrics.inc("collector_events_dropped_total", n, reason=reason.value)
     metrics.inc("collector_events_accepted_total", len(rows))
-    return {"accepted": len(rows), "dropped": by_reason}
+    return {"accepted": len(rows), "dropped": by_reason}, durable
+
+
+async def accept_durably(collector: Collector, items: list[Any], info: RequestInfo) -> dict[str, Any]:
+    """`accept`, answering only once the rows are durable (group commit): a 202 is never a promise
+    the spool has not kept."""
+    result, durable = accept(collector, items, info)
+    try:
+        await asyncio.wrap_future(durable)
+    except SpoolFull:
+        raise ClientError(Kind.UNAVAILABLE, "overloaded", "try again later", RETRY_AFTER_S) from None
+    return result
+
+
+def _refuse_early(collector: Collector, request: Request) -> None:
+    """Refusals that need no body: shutting down, an Authorization header (ingest is public and takes
+    no credential; any one is refused alike, so this path reveals nothing about the admin token)."""
+    if not collector.ready:
+        raise ClientError(Kind.UNAVAILABLE, "shutting_down", "the collector is stopping; retry later", 1)
+    if "authorization" in request.headers:
+        raise ClientError(Kind.FORBIDDEN, "credential_not_allowed", "the ingest endpoint takes no credentials")
 
 
 def _collector(request: Request) -> Collector:
@@ -175,10 +220,15 @@ def _error(collector: Collector, exc: ClientError, headers: dict[str, str] | Non
 async def ingest(request: Request) -> Response:
     collector = _collector(request)
     cors = _cors(collector, request)
+    assert collector.saturation is not None
     try:
+        _refuse_early(collector, request)
         edge.check_content_type(request.headers.get("content-type", ""))
-        body = edge.inflate(await read_body(request), request.headers.get("content-encoding", ""))
-        result = accept(collector, edge.decode(body), request_info(request))
+        body = await read_body(request, collector.settings.body_read_timeout_ms / 1000)
+        items = edge.decode(edge.inflate(body, request.headers.get("content-encoding", "")))
+        cors = _cors(collector, request, items)
+        with collector.saturation.slot({str(i.get("site"))[:100] for i in items if isinstance(i, dict)}):
+            result = await accept_durably(collector, items, request_info(request))
     except ClientError as exc:
         return _error(collector, exc, cors)
     return _json(202, result, cors)
@@ -201,7 +251,8 @@ async def pixel(request: Request) -> Response:
     if q.get("ref"):
         item["referrer"] = q["ref"]
     try:
-        accept(collector, [item], request_info(request))
+        _refuse_early(collector, request)
+        await accept_durably(collector, [item], request_info(request))
     except ClientError as exc:
         collector.metrics.inc("collector_requests_rejected_total", error=exc.error)
     return Response(GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
@@ -228,6 +279,35 @@ async def metrics(request: Request) -> Response:
     return Response(_collector(request).metrics.render(), media_type="text/plain; version=0.0.4")
 
 
+def open_spool(settings: Settings) -> Spool:
+    """The spool on disk under the data dir (durable), or in RAM (memory durability)."""
+    directory = settings.data_dir / "spool" if settings.durability == "spool" else None
+    return Spool(directory, max_bytes=settings.spool_max_bytes, max_rows=settings.buffer_max_rows,
+                 seal_rows=settings.flush_rows, seal_interval_s=settings.flush_interval_ms / 1000)
+
+
+class SecurityHeaders:
+    """Adds a Content-Security-Policy and nosniff to every response (HTML pages get a page policy)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+                headers += [(b"content-security-policy", (CSP_HTML if html else CSP_OTHER).encode()),
+                            (b"x-content-type-options", b"nosniff")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(settings: Settings, clock: Callable[[], float] = time.time, store: Store | None = None) -> Starlette:
     collector = build_collector(settings, clock)
 
@@ -237,8 +317,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         collector.store = db
         migrate(db)
         collector.writer = Writer(
-            db, collector.metrics, flush_rows=settings.flush_rows,
-            flush_interval_ms=settings.flush_interval_ms, max_rows=settings.buffer_max_rows, clock=clock,
+            db, collector.metrics, open_spool(settings), clock=clock, retry_max_s=settings.retry_max_ms / 1000,
             drop_retention=lambda site: (collector.config.sites[site].rollup_retention_days
                                          if site in collector.config.sites else config_mod.DEFAULT_ROLLUP_DAYS),
         )
@@ -265,8 +344,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         Route("/api/event.gif", pixel, methods=["GET"]),
         Route("/t.js", tracker, methods=["GET"]),
         Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
-        *admin.routes(), *visitor.routes(), *inventory.routes(),
+        *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
     app.state.collector = collector
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from types import FrameType
@@ -36,15 +37,27 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, except that SIGTERM/SIGINT flip readiness at once, and an orderly stop
-    exits 0 instead of re-raising the signal."""
+    """uvicorn's server, except that SIGTERM/SIGINT flip readiness at once (/readyz and ingest answer
+    503) and uvicorn's own shutdown (close the listener, finish requests, flush the writer) starts
+    COLLECTOR_SHUTDOWN_DRAIN_MS later, or at once on a second signal; an orderly stop exits 0
+    instead of re-raising the signal."""
 
     def __init__(self, config: uvicorn.Config, collector: Any) -> None:
         super().__init__(config)
         self.collector = collector
+        self._draining: threading.Timer | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.collector.ready = False
+        drain_s = self.collector.settings.shutdown_drain_ms / 1000
+        if self._draining is None and drain_s > 0:
+            self._draining = threading.Timer(drain_s, self._stop, (sig, frame))
+            self._draining.daemon = True
+            self._draining.start()
+        else:
+            self._stop(sig, frame)
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
 

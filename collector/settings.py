@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .limits import parse_rates
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS_DIR = ROOT / "schemas"
 DEMO_CONFIG = Path(__file__).resolve().parent / "demo" / "sites.toml"
@@ -36,6 +38,25 @@ class Settings:
     ts_past_window_s: int = 24 * 3600
     ts_future_window_s: int = 300
     log_level: str = "INFO"
+    # "spool": a 202 means the rows are fsync'd to the spool on disk; "memory": acknowledged from RAM,
+    # faster, but rows not yet inserted are lost if the process dies (see README, Reliability).
+    durability: str = "spool"
+    # Spool size cap (disk, or RAM in memory mode); past it the collector answers 503, never a false 202.
+    spool_max_bytes: int = 256 * 1024 * 1024
+    # Longest wait between insert retries while the store is down.
+    retry_max_ms: int = 5_000
+    # Per-site rate limit in events per second (0: none) with its burst (0: twice the rate), and
+    # per-site overrides; unknown site ids share one bucket at the default rate.
+    site_rate_per_s: float = 0.0
+    site_burst: int = 0
+    site_rates: tuple[tuple[str, float], ...] = ()
+    # Ingest requests in progress at once before the collector answers 503 (global saturation).
+    max_inflight: int = 1_000
+    # A request body must arrive within this time (slow-trickle clients are cut off).
+    body_read_timeout_ms: int = 10_000
+    # On SIGTERM readiness fails and ingest answers 503 for this long before the listener closes,
+    # so a load balancer stops sending traffic before connections are refused.
+    shutdown_drain_ms: int = 1_000
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -79,4 +100,28 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         flush_interval_ms=_int(env, "COLLECTOR_FLUSH_INTERVAL_MS", 1_000, 1),
         buffer_max_rows=_int(env, "COLLECTOR_BUFFER_MAX_ROWS", 200_000, 1),
         log_level=level,
+        durability=_choice(env, "COLLECTOR_DURABILITY", ("spool", "memory")),
+        spool_max_bytes=_int(env, "COLLECTOR_SPOOL_MAX_BYTES", 256 * 1024 * 1024, 1024),
+        retry_max_ms=_int(env, "COLLECTOR_RETRY_MAX_MS", 5_000, 1),
+        site_rate_per_s=float(_int(env, "COLLECTOR_SITE_RATE_PER_S", 0, 0)),
+        site_burst=_int(env, "COLLECTOR_SITE_BURST", 0, 0),
+        site_rates=_rates(env),
+        max_inflight=_int(env, "COLLECTOR_MAX_INFLIGHT", 1_000, 1),
+        body_read_timeout_ms=_int(env, "COLLECTOR_BODY_READ_TIMEOUT_MS", 10_000, 1),
+        shutdown_drain_ms=_int(env, "COLLECTOR_SHUTDOWN_DRAIN_MS", 1_000, 0),
     )
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _rates(env: Mapping[str, str]) -> tuple[tuple[str, float], ...]:
+    """COLLECTOR_SITE_RATES: `site=events_per_second,...`, overriding COLLECTOR_SITE_RATE_PER_S per site."""
+    try:
+        return tuple(parse_rates(env.get("COLLECTOR_SITE_RATES", "")).items())
+    except ValueError as exc:
+        raise SettingsError(f"COLLECTOR_SITE_RATES: {exc}") from None

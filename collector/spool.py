@@ -96,11 +96,12 @@ class Spool:
         self._next_seq = 0
         self._closing = False
         self.recovered: tuple[int, int] = (0, 0)  # (segments, rows) found at start-up
+        self.commits = 0  # group commits (fsyncs) so far
         self._thread = threading.Thread(target=self._run, name="collector-spool", daemon=True)
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
             self._recover(directory)
-            self._thread.start()
+        self._thread.start()  # group commits (durable) and sealing by age (both modes)
 
     @property
     def durable(self) -> bool:
@@ -128,10 +129,10 @@ class Spool:
             future: Future[int] = Future()
             if self._dir is None:
                 self._write_memory(record, rows)
-                future.set_result(self._open.seq if self._open else -1)
+                future.set_result(-1)
             else:
                 self._waiting.append((record, rows, future))
-                self._cond.notify_all()
+            self._cond.notify_all()
             return future
 
     def seal(self) -> int:
@@ -151,14 +152,10 @@ class Spool:
         with self._cond:
             while not self._sealed:
                 remaining = None if deadline is None else deadline - time.monotonic()
-                if self._closing and self._open is None and not self._waiting or (remaining is not None
-                                                                                     and remaining <= 0):
+                if (self._closing and self._open is None and not self._waiting) or (
+                        remaining is not None and remaining <= 0):
                     return None
-                if self._dir is None and self._seal_due():
-                    self._seal_locked()
-                    continue
-                self._cond.wait(min(remaining or 0.05, 0.05) if remaining is not None or self._dir is None
-                                else self._seal_interval_s)
+                self._cond.wait(remaining)
             return self._sealed[0]
 
     def remove(self, segment: Segment) -> None:
@@ -224,6 +221,7 @@ class Spool:
             segment.file.write(data)
             segment.file.flush()
             os.fdatasync(segment.file.fileno())
+            self.commits += 1
         except OSError as exc:
             log.error("spool write failed", extra={"error": type(exc).__name__, "records": len(batch)})
             self._undo(segment, batch)

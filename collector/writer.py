@@ -1,9 +1,12 @@
-"""Batched writes: rows are buffered in memory and inserted by one background thread, so the event
-loop never waits on ClickHouse and no event is ever inserted on its own.
+"""Batched writes from the spool: requests append their rows to the spool (collector/spool.py) and one
+background thread inserts sealed segments into ClickHouse, so the event loop never waits on ClickHouse
+and no event is ever inserted on its own.
 
-Flushes at `flush_rows` rows, `flush_interval_ms` after the oldest buffered row, and on close.
-A failed batch is retried with backoff under the same deduplication token, so a retry that reached
-the store before failing is not inserted twice.
+A segment is inserted per table with the deduplication token `<segment name>-<table>`; the tables keep
+a non-replicated deduplication window and `deduplicate_blocks_in_dependent_materialized_views` is set,
+so a retry, or a replay after a crash, of a segment ClickHouse already stored adds nothing to the raw
+table or the rollups. A failed insert is retried with backoff (the store may be down for a while: the
+spool keeps accepting until its cap); the segment is removed only once every table accepted it.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ import datetime as dt
 import logging
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import orjson
@@ -23,127 +26,138 @@ from . import receipts
 from .event import Reason
 from .metrics import Metrics
 from .row import COLUMNS
+from .spool import Segment, Spool, SpoolFull, records
 from .store import Store
 
 log = logging.getLogger("collector.writer")
+DROPS = "analytics.dropped_daily"
 DROP_COLUMNS = ("site", "day", "reason", "events", "retention_days")
-# Tables the pipeline writes rows to (event.table), with their column lists.
-TABLES: dict[str, tuple[str, ...]] = {"analytics.events": COLUMNS, receipts.TABLE: receipts.COLUMNS}
-_MAX_BACKOFF_S = 30.0
+# Tables the writer inserts into, in order, with their column lists.
+TABLES: dict[str, tuple[str, ...]] = {"analytics.events": COLUMNS, receipts.TABLE: receipts.COLUMNS,
+                                      DROPS: DROP_COLUMNS}
 
 
 class Overloaded(Exception):
-    """The buffer is full: the caller answers 503 with Retry-After instead of growing memory."""
+    """The spool is full or closing: the caller answers 503 with Retry-After instead of growing memory."""
+
+
+def encode(rows: Sequence[tuple[str, list[Any]]], drops: Iterable[tuple[tuple[str, Reason], int]],
+           day: str, drop_retention: Callable[[str], int]) -> tuple[bytes, int]:
+    """One spool record: a `table<TAB>JSON row` line per row and per drop count; (payload, lines)."""
+    lines = [table.encode() + b"\t" + orjson.dumps(row) for table, row in rows]
+    lines += [DROPS.encode() + b"\t" + orjson.dumps([site, day, reason.value, n, drop_retention(site)])
+              for (site, reason), n in drops]
+    return b"".join(line + b"\n" for line in lines), len(lines)
+
+
+def blocks(data: bytes) -> dict[str, bytes]:
+    """A segment's rows as one JSONCompactEachRow block per table; drop counts summed per key, so the
+    block, like the segment, is the same every time it is read."""
+    by_table: dict[str, list[bytes]] = {}
+    drops: Counter[tuple[str, str, str, int]] = Counter()
+    for payload in records(data)[0]:
+        for line in payload.splitlines():
+            table, _, row = line.partition(b"\t")
+            if table == DROPS.encode():
+                site, day, reason, n, retention = orjson.loads(row)
+                drops[(site, day, reason, retention)] += n
+            else:
+                by_table.setdefault(table.decode(), []).append(row)
+    out = {table: b"\n".join(lines) for table, lines in by_table.items()}
+    if drops:
+        out[DROPS] = b"\n".join(orjson.dumps([s, d, r, n, ret]) for (s, d, r, ret), n in sorted(drops.items()))
+    return out
 
 
 class Writer:
-    def __init__(self, store: Store, metrics: Metrics, *, flush_rows: int, flush_interval_ms: int,
-                 max_rows: int, drop_retention: Callable[[str], int],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, metrics: Metrics, spool: Spool, *, drop_retention: Callable[[str], int],
+                 clock: Callable[[], float] = time.time, retry_max_s: float = 5.0) -> None:
         self._store = store
         self._metrics = metrics
-        self._flush_rows = flush_rows
-        self._interval_s = flush_interval_ms / 1000
-        self._max_rows = max_rows
+        self._spool = spool
         self._drop_retention = drop_retention
         self._clock = clock
-        self._cond = threading.Condition()
-        self._rows: list[tuple[str, bytes]] = []
-        self._drops: Counter[tuple[str, int, str]] = Counter()
-        self._oldest = 0.0
-        self._in_flight = 0
-        self._closing = False
+        self._retry_max_s = retry_max_s
+        self._stop_by = float("inf")  # monotonic deadline for giving up on a down store at shutdown
         self._thread = threading.Thread(target=self._run, name="collector-writer", daemon=True)
-        metrics.gauge("collector_buffer_rows", lambda: len(self._rows) + self._in_flight)
+        metrics.gauge("collector_buffer_rows", lambda: spool.rows)
+        metrics.gauge("collector_spool_bytes", lambda: spool.size_bytes)
+        segments, rows = spool.recovered
+        if segments:
+            metrics.inc("collector_spool_replayed_rows_total", rows)
+            log.info("spool replay", extra={"segments": segments, "rows": rows})
 
     def start(self) -> None:
         self._thread.start()
 
     @property
     def depth(self) -> int:
-        return len(self._rows) + self._in_flight
+        return self._spool.rows
+
+    def enqueue(self, rows: Sequence[tuple[str, list[Any]]],
+                dropped: Iterable[tuple[tuple[str, Reason], int]] = ()) -> Future[int]:
+        """Append (table, row) pairs and drop counts to the spool; the future resolves once they are
+        durable. Raise Overloaded when the spool has no room. Never blocks on disk or ClickHouse."""
+        day = dt.datetime.fromtimestamp(self._clock(), dt.UTC).date().isoformat()
+        payload, lines = encode(rows, dropped, day, self._drop_retention)
+        if not lines:
+            done: Future[int] = Future()
+            done.set_result(-1)
+            return done
+        try:
+            return self._spool.append(payload, lines)
+        except SpoolFull as exc:
+            raise Overloaded(str(exc)) from None
 
     def submit(self, rows: Sequence[tuple[str, list[Any]]],
                dropped: Iterable[tuple[tuple[str, Reason], int]] = ()) -> None:
-        """Queue (table, row) pairs and drop counts for insertion; raise Overloaded when full."""
-        encoded = [(table, orjson.dumps(row)) for table, row in rows]
-        day = int(self._clock() // 86400)
-        with self._cond:
-            if self._closing:
-                raise Overloaded("shutting down")
-            if encoded and len(self._rows) + self._in_flight + len(encoded) > self._max_rows:
-                raise Overloaded("buffer full")
-            if not self._rows and not self._drops:
-                self._oldest = time.monotonic()
-            self._rows.extend(encoded)
-            for (site, reason), n in dropped:
-                self._drops[(site, day, reason.value)] += n
-            if len(self._rows) >= self._flush_rows:
-                self._cond.notify()
+        """`enqueue` and wait until durable: for threads (the consent worker, tests), not the event loop."""
+        try:
+            self.enqueue(rows, dropped).result()
+        except SpoolFull as exc:
+            raise Overloaded(str(exc)) from None
 
-    def flush(self, timeout_s: float = 30.0) -> None:
-        """Insert everything buffered now and wait until it is stored (tests, shutdown)."""
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            self._oldest = 0.0
-            self._cond.notify()
-            while (self._rows or self._drops or self._in_flight) and time.monotonic() < deadline:
-                self._cond.wait(0.05)
-                self._oldest = 0.0
-                self._cond.notify()
+    def flush(self, timeout_s: float = 30.0) -> bool:
+        """Seal what the spool holds now and wait until ClickHouse has it (tests, admin reads, shutdown)."""
+        return self._spool.wait_removed(self._spool.seal(), timeout_s)
 
-    def close(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Refuse new rows, insert what the spool holds, stop. If the store stays down past `timeout_s`,
+        stop anyway: a durable spool keeps the rest for the next start, a memory one loses it."""
+        self._stop_by = time.monotonic() + timeout_s
+        self._spool.close()
         if self._thread.is_alive():
             self._thread.join()
-
-    def _take(self) -> tuple[list[tuple[str, bytes]], Counter[tuple[str, int, str]]] | None:
-        with self._cond:
-            while True:
-                due = self._oldest + self._interval_s
-                pending = self._rows or self._drops
-                if pending and (len(self._rows) >= self._flush_rows or time.monotonic() >= due or self._closing):
-                    rows, drops = self._rows, self._drops
-                    self._rows, self._drops = [], Counter()
-                    self._in_flight = len(rows)
-                    return rows, drops
-                if self._closing:
-                    return None
-                self._cond.wait(max(0.001, due - time.monotonic()) if pending else None)
+        if self._spool.rows:
+            log.error("writer stopped with rows not yet stored", extra={
+                "rows": self._spool.rows, "kept_for_replay": self._spool.durable})
 
     def _run(self) -> None:
-        while (batch := self._take()) is not None:
-            rows, drops = batch
-            self._insert_with_retry(rows, drops)
-            with self._cond:
-                self._in_flight = 0
-                self._cond.notify_all()
+        while (segment := self._spool.oldest()) is not None:
+            if not self._insert_with_retry(segment):
+                return
+            self._spool.remove(segment)
 
-    def _insert_with_retry(self, rows: list[tuple[str, bytes]], drops: Counter[tuple[str, int, str]]) -> None:
-        token = uuid.uuid4().hex
-        backoff = 0.1
+    def _insert_with_retry(self, segment: Segment) -> bool:
+        tables = blocks(segment.read())
+        backoff = 0.05
         while True:
             try:
-                self._insert(rows, drops, token)
-                return
-            except Exception as exc:  # infrastructure failure: keep the batch, retry
+                self._insert(segment.name, tables)
+                return True
+            except Exception as exc:  # infrastructure failure: keep the segment, retry with its token
                 self._metrics.inc("collector_flush_errors_total")
                 log.warning("insert failed, will retry", extra={"error": type(exc).__name__,
-                                                                 "rows": len(rows), "retry_in_s": backoff})
-                time.sleep(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+                                                                 "rows": segment.rows, "retry_in_s": backoff})
+            if time.monotonic() + backoff > self._stop_by:
+                return False
+            time.sleep(backoff)
+            backoff = min(backoff * 2, self._retry_max_s)
 
-    def _insert(self, rows: list[tuple[str, bytes]], drops: Counter[tuple[str, int, str]], token: str) -> None:
+    def _insert(self, name: str, tables: dict[str, bytes]) -> None:
         for table, columns in TABLES.items():
-            block = [row for t, row in rows if t == table]
+            block = tables.get(table)
             if block:
-                self._store.insert_rows(table, columns, b"\n".join(block), f"{token}-{table}")
-                self._metrics.inc("collector_rows_flushed_total", len(block), table=table.split(".")[-1])
-        if drops:
-            block = b"\n".join(
-                orjson.dumps([site, dt.date.fromordinal(719163 + day).isoformat(), reason, n,
-                              self._drop_retention(site)])
-                for (site, day, reason), n in drops.items())
-            self._store.insert_rows("analytics.dropped_daily", DROP_COLUMNS, block, token + "-drops")
+                self._store.insert_rows(table, columns, block, f"{name}-{table}")
+                self._metrics.inc("collector_rows_flushed_total", block.count(b"\n") + 1,
+                                  table=table.split(".")[-1])

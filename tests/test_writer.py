@@ -1,0 +1,100 @@
+"""The writer on the real store: spool segments in, rows out, and a replayed segment stored once,
+in the raw table and in every rollup its views feed."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from collector import pipeline
+from collector import request as edge
+from collector.event import Reason, RequestInfo
+from collector.metrics import Metrics
+from collector.spool import SUFFIX, Spool
+from collector.store import Store
+from collector.writer import DROPS, Writer, blocks, encode
+from conftest import FIREFOX, LONDON_IP, Api, event
+
+
+def pipeline_rows(api: Api, n: int, bots: int = 0) -> tuple[list[tuple[str, list[Any]]], Any]:
+    c = api.collector
+    now_ms = int(c.clock() * 1000)
+    items = [event(url=f"https://test.example/w{i}", consent={"analytics": True}, vid=f"visitor-{i:08d}-abcdef")
+             for i in range(n)]
+    events = edge.build(items, c.validate, RequestInfo(peer=LONDON_IP, user_agent=FIREFOX), now_ms, (10**8, 10**8))
+    rows, dropped = pipeline.run(events, c.ctx)
+    dropped[("test.example", Reason.BOT)] += bots
+    return rows, dropped
+
+
+def make_spool(directory: Path) -> Spool:
+    return Spool(directory, max_bytes=1 << 24, max_rows=100_000, seal_rows=10_000, seal_interval_s=60)
+
+
+def run_writer(store: Store, directory: Path, fill: Callable[[Writer], None] | None = None) -> Writer:
+    writer = Writer(store, Metrics(), make_spool(directory), drop_retention=lambda site: 400, retry_max_s=0.1)
+    writer.start()
+    if fill:
+        fill(writer)
+    assert writer.flush(timeout_s=30)
+    writer.close()
+    return writer
+
+
+def totals(store: Store) -> tuple[int, ...]:
+    return tuple(int(store.query(sql)[0][0]) for sql in (
+        "SELECT count() FROM analytics.events",
+        "SELECT sum(views) FROM analytics.pages_daily",
+        "SELECT sum(views) FROM analytics.pages_hourly",
+        "SELECT uniqMerge(visitors) FROM analytics.pages_daily",
+        "SELECT sum(events) FROM analytics.dropped_daily",
+    ))
+
+
+def test_rows_reach_the_store_and_the_spool_empties(api: Api, store: Store, tmp_path: Path) -> None:
+    rows, dropped = pipeline_rows(api, 5, bots=2)
+    run_writer(store, tmp_path, lambda w: w.submit(rows, dropped.items()))
+    assert totals(store) == (5, 5, 5, 5, 2)
+    assert not list(tmp_path.glob("*" + SUFFIX))
+
+
+def test_replayed_segment_is_stored_once_in_raw_table_and_rollups(api: Api, store: Store, tmp_path: Path) -> None:
+    rows, dropped = pipeline_rows(api, 20, bots=3)
+    first, crashed = tmp_path / "a", tmp_path / "b"
+    spool = make_spool(first)
+    payload, lines = encode(rows, dropped.items(), "2026-01-01", lambda s: 400)
+    spool.append(payload, lines).result(timeout=5)
+    spool.close()
+    shutil.copytree(first, crashed)  # what the disk held had the process died right after the insert
+    run_writer(store, first)
+    assert totals(store) == (20, 20, 20, 20, 3)
+    replay = run_writer(store, crashed)  # start-up on the copy: same segment name, same tokens
+    assert replay.depth == 0 and not list(crashed.glob("*" + SUFFIX))
+    assert totals(store) == (20, 20, 20, 20, 3)
+
+
+def test_blocks_are_deterministic_and_drop_counts_summed() -> None:
+    from collector.spool import frame
+
+    a = encode([("analytics.events", [1, "x"])], [(("s", Reason.BOT), 2)], "2026-01-01", lambda s: 30)[0]
+    b = encode([], [(("s", Reason.BOT), 5), (("", Reason.UNKNOWN_SITE), 1)], "2026-01-01", lambda s: 30)[0]
+    data = frame(a) + frame(b)
+    assert blocks(data) == blocks(data)
+    assert blocks(data)[DROPS] == b'["","2026-01-01","unknown_site",1,30]\n["s","2026-01-01","bot",7,30]'
+    assert blocks(data)["analytics.events"] == b'[1,"x"]'
+
+
+def test_memory_durability_stores_without_a_spool_dir(make_api: Callable[..., Api]) -> None:
+    api = make_api(durability="memory")
+    assert api.send([event(), event()]).status_code == 202
+    assert api.count() == 2
+    assert not (api.collector.settings.data_dir / "spool").exists()
+
+
+def test_durable_mode_spools_under_the_data_dir(make_api: Callable[..., Api]) -> None:
+    api = make_api()
+    assert api.send(event()).status_code == 202
+    assert (api.collector.settings.data_dir / "spool").is_dir()
+    assert api.count() == 1
