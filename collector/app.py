@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +40,8 @@ from .writer import Overloaded, Writer
 
 log = logging.getLogger("collector.app")
 STATIC = Path(__file__).resolve().parent / "static"
+# The only static files served: the tracker and the extension it loads when a site enables an option.
+TRACKER_FILES = ("t.js", "t.x.js")
 GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
        b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 RETRY_AFTER_S = 5
@@ -61,7 +63,7 @@ class Collector:
     store: Store | None = None
     writer: Writer | None = None
     ready: bool = False
-    tracker: tuple[bytes, str] = (b"", "")
+    tracker: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # file name -> (body, ETag)
     consent_worker: receipts.Worker | None = None
     limits: SiteLimits | None = None
     saturation: Saturation | None = None
@@ -87,10 +89,11 @@ def build_collector(settings: Settings, clock: Callable[[], float] = time.time) 
         salts=Salts(settings.data_dir / "salts", clock), secret=load_secret(settings),
         trusted_proxies=settings.trusted_proxies,
     )
-    tracker = (STATIC / "t.js").read_bytes() if (STATIC / "t.js").exists() else b""
+    bodies = {name: (STATIC / name).read_bytes() if (STATIC / name).exists() else b"" for name in TRACKER_FILES}
+    tracker = {name: (body, f'"{hashlib.sha256(body).hexdigest()[:16]}"') for name, body in bodies.items()}
     return Collector(settings=settings, config=config, ctx=ctx, metrics=Metrics(), clock=clock,
                      validate=edge.load_validator(edge.SCHEMA_PATH),
-                     tracker=(tracker, f'"{hashlib.sha256(tracker).hexdigest()[:16]}"'),
+                     tracker=tracker,
                      limits=SiteLimits(settings.site_rate_per_s, settings.site_burst, config.sites,
                                        dict(settings.site_rates)),
                      saturation=Saturation(settings.max_inflight))
@@ -259,7 +262,7 @@ async def pixel(request: Request) -> Response:
 
 
 async def tracker(request: Request) -> Response:
-    body, etag = _collector(request).tracker
+    body, etag = _collector(request).tracker[request.url.path.rsplit("/", 1)[-1]]
     headers = {"ETag": etag, "Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
@@ -294,7 +297,8 @@ class SecurityHeaders:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -342,7 +346,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         Route("/api/event", ingest, methods=["POST"]),
         Route("/api/event", preflight, methods=["OPTIONS"]),
         Route("/api/event.gif", pixel, methods=["GET"]),
-        Route("/t.js", tracker, methods=["GET"]),
+        *(Route(f"/{name}", tracker, methods=["GET"]) for name in TRACKER_FILES),
         Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
         *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(),
     ]

@@ -2,8 +2,8 @@
 
 A site's events draw from its own token bucket, so a noisy site runs out of tokens and gets 429s while
 the others keep their share; unknown site ids all draw from one shared bucket, so inventing site ids
-buys nothing. Global saturation caps the requests in progress at once (reading a body, waiting for the
-spool), so a burst beyond capacity gets a quick 503 instead of queueing without bound.
+buys nothing. Global saturation caps the requests in the pipeline or waiting for the spool at once, and
+one site's share of them, so a burst beyond capacity gets a quick 503 instead of queueing without bound.
 Both are used from the event loop only: no locks.
 """
 

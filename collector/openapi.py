@@ -22,7 +22,7 @@ _ERROR = {"type": "object", "required": ["error", "detail"],
 _RETRY = {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}}
 _SITE = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]*$"}
 _VISITOR = {"type": "string", "pattern": "^[0-9]{1,20}$"}
-_ADMIN = [{"bearer": []}]
+_ADMIN: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _error(description: str, retry: bool = False) -> dict[str, Any]:
@@ -89,9 +89,28 @@ def _get(summary: str, op: str, media: str, params: list[dict[str, Any]] | None 
     return {"get": {"summary": summary, "operationId": op, "parameters": params or [], "responses": responses}}
 
 
+def event_variants(schema: dict[str, Any]) -> dict[str, Any]:
+    """The event schema as one closed object schema per event type (a `oneOf` on `type`): the same
+    contract as its `allOf` of if/then branches with `unevaluatedProperties: false` (a test checks they
+    accept the same documents), in a shape API tools and generators understand."""
+    common, types = schema["properties"], schema["properties"]["type"]["enum"]
+    variants = []
+    for name in types:
+        props, required = dict(common), list(schema["required"])
+        for branch in schema.get("allOf", []):
+            cond = branch["if"]["properties"]["type"]
+            if name in cond.get("enum", [cond.get("const")]):
+                props |= branch["then"].get("properties", {})
+                required += branch["then"].get("required", [])
+        props["type"] = {"const": name}
+        variants.append({"type": "object", "title": name, "properties": props, "required": required,
+                         "additionalProperties": False})
+    return {"description": schema.get("description", ""), "oneOf": variants}
+
+
 @cache
 def document() -> dict[str, Any]:
-    event = {k: v for k, v in orjson.loads(SCHEMA_PATH.read_bytes()).items() if k not in ("$schema", "$id")}
+    event = event_variants(orjson.loads(SCHEMA_PATH.read_bytes()))
     site_param = [_query("site", _SITE, required=False)]
     pixel = [_query("site", _SITE), _query("url", {"type": "string", "maxLength": 2000}, False),
              _query("ref", {"type": "string", "maxLength": 2000}, False)]

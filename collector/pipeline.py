@@ -159,11 +159,26 @@ def discard_ip(event: Event, ctx: Context) -> Event:
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _LONG_NUMBER = re.compile(r"\d{6,}")
+# Anything shaped like an IPv4 or IPv6 address; replaced only if it parses as one.
+_IP_LIKE = re.compile(r"[0-9A-Fa-f]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f.]*(?:%\w+)?|\b(?:\d{1,3}\.){3}\d{1,3}\b")
+
+
+def _scrub_ips(text: str) -> str:
+    """Client error messages quote URLs and hosts: an IP address in one never reaches disk."""
+
+    def replace(match: re.Match[str]) -> str:
+        try:
+            ipaddress.ip_address(match.group().split("%")[0])
+        except ValueError:
+            return match.group()
+        return "[ip]"
+
+    return _IP_LIKE.sub(replace, text)
 
 
 def minimise(event: Event, ctx: Context) -> Event:
     """Path plus allow-listed params; referrer host (external) or path (internal); error messages
-    scrubbed of e-mail addresses and long numbers."""
+    scrubbed of IP addresses, e-mail addresses and long numbers."""
     policy = event.policy
     event.host, event.path, event.utm, event.params = split_page(
         event.url, policy.query_params, policy.hash_routing)
@@ -171,7 +186,7 @@ def minimise(event: Event, ctx: Context) -> Event:
     event.referrer_host, event.referrer_path = split_referrer(event.referrer, event.host)
     event.referrer = ""
     if "message" in event.data:
-        event.data["message"] = _LONG_NUMBER.sub("#", _EMAIL.sub("[email]", event.data["message"]))
+        event.data["message"] = _LONG_NUMBER.sub("#", _EMAIL.sub("[email]", _scrub_ips(event.data["message"])))
     return event
 
 

@@ -6,6 +6,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema_rs
 import orjson
@@ -113,6 +114,17 @@ def to_event(raw: dict[str, Any], request: RequestInfo | None, ts_ms: int) -> Ev
     )
 
 
+def _check_urls(index: int, item: dict[str, Any]) -> None:
+    """The schema's URL pattern admits strings urlsplit cannot take apart (e.g. `http://]`): a 400, not a 500."""
+    for name in ("url", "referrer"):
+        value = item.get(name)
+        if value:
+            try:
+                urlsplit(value).port  # noqa: B018 (parsing the port is part of the check)
+            except ValueError:
+                raise ClientError(Kind.INVALID, "invalid_event", f"events[{index}].{name}: not a valid URL") from None
+
+
 def build(items: list[Any], validate: Callable[[Any], list[Any]], request: RequestInfo | None,
           now_ms: int, window_ms: tuple[int, int]) -> list[Event]:
     """Validate every item and type it: all or nothing, one bad event rejects the request.
@@ -127,6 +139,7 @@ def build(items: list[Any], validate: Callable[[Any], list[Any]], request: Reque
         errors = validate(item)
         if errors:
             raise _schema_error(index, errors[0])
+        _check_urls(index, item)
         ts = item.get("ts", now_ms)
         if not now_ms - window_ms[0] <= ts <= now_ms + window_ms[1]:
             raise ClientError(Kind.INVALID, "invalid_event", f"events[{index}].ts: outside the accepted window")

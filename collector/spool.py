@@ -286,7 +286,7 @@ class Spool:
         path = None
         if o.file is not None:
             o.file.close()
-            path = Path(o.file.name)  # type: ignore[arg-type]
+            path = Path(o.file.name)
             if o.rows == 0:
                 path.unlink(missing_ok=True)
                 return

@@ -117,8 +117,12 @@ class Writer:
         except SpoolFull as exc:
             raise Overloaded(str(exc)) from None
 
-    def flush(self, timeout_s: float = 30.0) -> bool:
-        """Seal what the spool holds now and wait until ClickHouse has it (tests, admin reads, shutdown)."""
+    def flush(self, timeout_s: float = 30.0) -> None:
+        """Seal what the spool holds now and wait until ClickHouse has it (admin reads, tests)."""
+        self.drain(timeout_s)
+
+    def drain(self, timeout_s: float = 30.0) -> bool:
+        """`flush`, telling whether everything sealed got stored before the timeout."""
         return self._spool.wait_removed(self._spool.seal(), timeout_s)
 
     def close(self, timeout_s: float = 10.0) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import orjson
-
 from conftest import FIREFOX, TEST_CONFIG, free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 import pytest
-
 from conftest import Api, event, serve
 
 CAP = 64 * 1024
@@ -50,6 +49,9 @@ CASES: list[tuple[str, Any, dict[str, str], int, str]] = [
     ("data: referrer", body(event(referrer="data:text/html,hi")), JSON, 400, "invalid_event"),
     ("path over 2000", body(event(url="https://test.example/" + "a" * 2000)), JSON, 400, "invalid_event"),
     ("referrer over 2000", body(event(referrer="https://r.example/" + "a" * 2000)), JSON, 400, "invalid_event"),
+    ("unparseable url", body(event(url="http://]")), JSON, 400, "invalid_event"),
+    ("url with a bad port", body(event(url="https://test.example:99999/")), JSON, 400, "invalid_event"),
+    ("unparseable referrer", body(event(referrer="http://[::1/")), JSON, 400, "invalid_event"),
     ("nested props", body(event(props={"a": {"b": 1}})), JSON, 400, "invalid_event"),
     ("props list value", body(event(props={"a": [1]})), JSON, 400, "invalid_event"),
     ("over 30 props", body(event(props={f"k{i}": i for i in range(31)})), JSON, 400, "invalid_event"),

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 
 import httpx
 import orjson
+from conftest import FIREFOX, Api, event, serve
 
 from collector.store import Store
-from conftest import FIREFOX, Api, event, serve
 
 
 @contextmanager
@@ -105,7 +105,7 @@ def test_spool_cap_answers_503_never_a_false_202(make_api: Callable[..., Api], s
                 assert int(r.headers["retry-after"]) > 0
                 refused += 1
         assert refused > 0 and acked
-    assert api.collector.writer.flush(timeout_s=30)
+    assert api.collector.writer.drain(timeout_s=30)
     stored = stored_paths(api)
     assert sorted(stored) == sorted(acked) and set(stored.values()) == {1}
     assert api.collector.metrics.get("collector_requests_rejected_total", error="overloaded") == refused

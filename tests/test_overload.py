@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 import orjson
-
-from collector.limits import Saturation, SiteLimits
-from collector.errors import ClientError
 from conftest import FIREFOX
 from live import Collector, Load
+
+from collector.errors import ClientError
+from collector.limits import Saturation, SiteLimits
 
 # A resident set this size would mean the burst is being queued in memory instead of refused.
 RSS_LIMIT_KIB = 600 * 1024

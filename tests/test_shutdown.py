@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from live import Collector, Load, wait_for
 
 

@@ -1,7 +1,10 @@
 """The served tracker: its gzipped size, and a static check that it can only emit schema fields.
 
-Convention in t.js that the static check relies on: event fields are written as unquoted keys of
-object literals, and every event is built by `E('<type>', {<fields>})`; objects that are not
+The tracker is two files: t.js, the one script tag sites embed, and t.x.js, the extension t.js
+imports only when the site enables web vitals, heatmaps, form engagement or excluded paths.
+
+Convention in both files that the static check relies on: event fields are written as unquoted keys
+of object literals, and every event is built by `E('<type>', {<fields>})`; objects that are not
 events (options passed to browser APIs) use quoted keys. The browser tests validate every payload
 the collector receives; this test catches a field on a path those tests do not take.
 """
@@ -14,17 +17,18 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
-TRACKER = ROOT / "collector" / "static" / "t.js"
+STATIC = ROOT / "collector" / "static"
+TRACKER = STATIC / "t.js"
+EXTENSION = STATIC / "t.x.js"
 SCHEMA = json.loads((ROOT / "schemas" / "event.schema.json").read_text())
-# Budget for `gzip -9` of the served t.js. The original target was 1,536 bytes; the full feature list
-# (SPA, outbound/downloads, data-attribute events, heatmaps, engagement, five web vitals, errors,
-# forms, consent with GPC/DNT, exposures, exclusions, batching) measures 2,339 bytes hand-minified,
-# and no subset that keeps the browser acceptance tests fits 1,536: the features those tests do not
-# cover (forms, downloads, exclusions, exposures, hash routing, queue stub, fetch fallback, the
-# localhost check) take ~450 bytes of it, the rest ~1,900.
-# The budget keeps ~90 bytes of room and stops silent growth; lower it when the tracker shrinks.
-MAX_GZIP_BYTES = 2432
+# Budgets for `gzip -9` of the served files (the README states both sizes). t.js is what every page
+# loads: the issue's limit. t.x.js (vitals, heatmap, forms, exclusions) loads only where a site opts
+# in; its own budget stops it from becoming the place the weight hides.
+MAX_GZIP_BYTES = 1536
+MAX_EXTENSION_GZIP_BYTES = 1536
 
 _STRING = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|`(?:[^`\\]|\\.)*`")
 _KEY = re.compile(r"(?<=[{,])\s*([A-Za-z_$][\w$]*)\s*:")
@@ -79,23 +83,47 @@ def event_literals(source: str) -> list[tuple[str, set[str]]]:
     return found
 
 
-def test_served_tracker_fits_its_gzip_budget(api: Any) -> None:
-    served = api.client.get("/t.js")
+def sources() -> str:
+    """Both tracker files, as one text: the extension builds events with the core's E()."""
+    return TRACKER.read_text() + "\n" + EXTENSION.read_text()
+
+
+@pytest.mark.parametrize(("path", "file", "budget"), [("/t.js", TRACKER, MAX_GZIP_BYTES),
+                                                      ("/t.x.js", EXTENSION, MAX_EXTENSION_GZIP_BYTES)])
+def test_served_tracker_fits_its_gzip_budget(api: Any, path: str, file: Path, budget: int) -> None:
+    served = api.client.get(path)
     assert served.status_code == 200 and served.headers["content-type"].startswith("text/javascript")
-    assert served.content == TRACKER.read_bytes()
+    assert served.content == file.read_bytes()
     size = gzipped_size(served.content)
-    assert size <= MAX_GZIP_BYTES, f"t.js is {size} bytes gzipped, the limit is {MAX_GZIP_BYTES}"
+    print(f"{path}: {size} bytes gzipped (budget {budget})")
+    assert size <= budget, f"{path} is {size} bytes gzipped, the limit is {budget}"
+
+
+@pytest.mark.parametrize("path", ["/t.js", "/t.x.js"])
+def test_tracker_files_are_served_cross_origin_with_etag(api: Any, path: str) -> None:
+    """t.js is a cross-origin script and imports t.x.js as a module, which needs CORS."""
+    served = api.client.get(path)
+    assert served.headers["access-control-allow-origin"] == "*"
+    assert "max-age" in served.headers["cache-control"]
+    again = api.client.get(path, headers={"if-none-match": served.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_only_the_tracker_files_are_served(api: Any) -> None:
+    assert api.client.get("/t.js").headers["etag"] != api.client.get("/t.x.js").headers["etag"]
+    for path in ("/t.y.js", "/static/t.js", "/../app.py", "/app.py", "/t.x.js/.."):
+        assert api.client.get(path).status_code == 404, path
 
 
 def test_tracker_emits_only_schema_fields() -> None:
-    source = TRACKER.read_text()
+    source = sources()
     keys = literal_keys(source)
     assert {"site", "type", "url", "consent"} <= keys, "the extraction found no event literal"
     assert keys <= all_fields(), f"t.js writes fields the schema lacks: {sorted(keys - all_fields())}"
 
 
 def test_each_event_type_carries_only_its_fields() -> None:
-    source = TRACKER.read_text()
+    source = sources()
     calls = event_literals(source)
     types = set(_EVENT_TYPE.findall(source))
     assert types >= {"pageview", "click", "engagement", "session_end", "custom", "form", "error", "vital",

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from conftest import FIREFOX, LONDON_IP, Api, event
+
 from collector import pipeline
 from collector import request as edge
 from collector.event import Reason, RequestInfo
@@ -15,7 +17,6 @@ from collector.metrics import Metrics
 from collector.spool import SUFFIX, Spool
 from collector.store import Store
 from collector.writer import DROPS, Writer, blocks, encode
-from conftest import FIREFOX, LONDON_IP, Api, event
 
 
 def pipeline_rows(api: Api, n: int, bots: int = 0) -> tuple[list[tuple[str, list[Any]]], Any]:
@@ -38,7 +39,7 @@ def run_writer(store: Store, directory: Path, fill: Callable[[Writer], None] | N
     writer.start()
     if fill:
         fill(writer)
-    assert writer.flush(timeout_s=30)
+    assert writer.drain(timeout_s=30)
     writer.close()
     return writer
 

@@ -49,15 +49,16 @@ BROWSER_SITES = {
     "browser-gpc.test": '[sites."browser-gpc.test"]\ndomains = ["127.0.0.1", "localhost"]\ngpc = "denied"\n',
 }
 
-# Tracker data-attributes per page variant; {dead} is a collector URL nobody listens on.
+# Tracker data-attributes per page variant; {dead} is a collector URL nobody listens on. data-vitals,
+# data-heatmap, data-forms and data-exclude make t.js load its extension, t.x.js.
 VARIANTS = {
-    "core": 'data-site="browser.test" data-local data-heatmap data-forms',
+    "core": 'data-site="browser.test" data-local data-vitals data-heatmap data-forms',
     "consent": 'data-site="browser.test" data-local',
     "withdraw": 'data-site="browser.test" data-local data-policy="2026-11"',
     "gpc": 'data-site="browser.test" data-local data-consent="granted"',
     "gpcdeny": 'data-site="browser-gpc.test" data-local',
     "throws": 'data-site="browser.test" data-local',
-    "dead": 'data-site="browser.test" data-local data-heatmap data-forms data-api="{dead}/api/event"',
+    "dead": 'data-site="browser.test" data-local data-vitals data-heatmap data-forms data-api="{dead}/api/event"',
     "local": 'data-site="browser.test"',
     "excl": 'data-site="browser.test" data-local data-exclude="/excl/private*, /excl/admin"',
     "hash": 'data-site="browser.test" data-local data-hash',

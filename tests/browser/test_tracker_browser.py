@@ -1,4 +1,4 @@
-"""The tracker (collector/static/t.js) in headless Chromium against a live collector on the real store.
+"""The tracker (collector/static/t.js, and t.x.js it imports) in headless Chromium against a live collector.
 
 Each test runs drive.mjs once (one browser launch) and asserts on the rows that landed in
 analytics.events; every event the collector received is checked against the schema by the
@@ -37,10 +37,15 @@ def drive(live_collector: LiveCollector) -> Iterator[Callable[..., dict[str, Any
         yield lambda *scenarios: run_driver(site, live_collector, *scenarios)
 
 
+def from_tracker(text: str) -> bool:
+    """Whether a stack or script URL points into t.js or its extension t.x.js."""
+    return "/t.js" in text or "/t.x.js" in text
+
+
 def tracker_errors(result: dict[str, Any]) -> list[Any]:
-    """Uncaught page errors and console errors that come from t.js."""
-    found = [e for e in result["errors"] if "/t.js" in e["stack"]]
-    found += [m for m in result["console"] if m["type"] == "error" and "/t.js" in m["url"]]
+    """Uncaught page errors and console errors that come from t.js or t.x.js."""
+    found = [e for e in result["errors"] if from_tracker(e["stack"])]
+    found += [m for m in result["console"] if m["type"] == "error" and from_tracker(m["url"])]
     return found
 
 

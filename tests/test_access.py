@@ -1,0 +1,118 @@
+"""Access control: ingest is public and write-only with CORS only for the event's site; admin routes need
+the bearer token (a missing or wrong one is a 401 without detail) and send no CORS headers; every
+response carries a CSP; proxy headers count only from trusted proxies; the OpenAPI document covers
+every route."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+import pytest
+from conftest import LONDON_IP, MINNEAPOLIS_IP, Api, event
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from collector.app import CSP_HTML, CSP_OTHER, SecurityHeaders
+from collector.auth import bearer, is_admin
+from collector.openapi import document
+
+TOKEN = "s3cret-admin-token"
+ADMIN = [("GET", "/admin/dsar/export?site=test.example&visitor=1"),
+         ("POST", "/admin/dsar/delete?site=test.example&visitor=1"),
+         ("POST", "/admin/purge?site=nobody.example")]
+BAD = [{}, {"authorization": "Bearer wrong"}, {"authorization": f"Basic {TOKEN}"},
+       {"authorization": f"Bearer {TOKEN}x"}, {"authorization": f"Bearer {TOKEN[:-1]}"},
+       {"authorization": "Bearer"}, {"authorization": f"bearer  {TOKEN[::-1]}"}]
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN)
+def test_admin_routes_refuse_without_detail_and_open_with_the_token(
+        make_api: Callable[..., Api], method: str, path: str) -> None:
+    api = make_api(admin_token=TOKEN)
+    origin = {"origin": "https://test.example"}
+    answers = {api.client.request(method, path, headers={**h, **origin}).text for h in BAD}
+    assert len(answers) == 1  # every failure looks the same: nothing says why
+    r = api.client.request(method, path, headers=origin)
+    assert r.status_code == 401 and r.json() == {"error": "unauthorized", "detail": ""}
+    assert not any(k.lower().startswith("access-control") for k in r.headers)
+    ok = api.client.request(method, path, headers={"authorization": f"Bearer {TOKEN}", **origin})
+    assert ok.status_code == 200, ok.text  # the token opens every admin route
+    assert not any(k.lower().startswith("access-control") for k in ok.headers)
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN)
+def test_no_token_configured_means_no_admin_access(make_api: Callable[..., Api], method: str, path: str) -> None:
+    api = make_api()
+    for headers in [*BAD, {"authorization": "Bearer "}, {"authorization": "Bearer None"}]:
+        assert api.client.request(method, path, headers=headers).status_code == 401
+
+
+def test_the_ingest_path_never_opens_an_admin_route(make_api: Callable[..., Api]) -> None:
+    api = make_api(admin_token=TOKEN)
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    assert api.send(event(), headers=auth).status_code == 403
+    for path in ("/api/event/../admin/purge?site=test.example", "/api/event?next=/admin/purge",
+                 "/api/event/admin/purge", "/api/event.gif?next=/admin/purge"):
+        r = api.client.post(path, content=b"{}", headers={**auth, "content-type": "application/json"})
+        assert r.status_code in (403, 404, 405), (path, r.status_code)
+    assert api.collector.metrics.get("collector_requests_rejected_total", error="credential_not_allowed") >= 1
+    assert api.count() == 0
+
+
+def test_auth_compares_tokens_exactly() -> None:
+    assert bearer("Bearer abc") == "abc" and bearer("bearer   abc ") == "abc"
+    assert bearer("Basic abc") is None and bearer("Bearer") is None and bearer("") is None
+    assert is_admin("abc", "Bearer abc") and not is_admin("abc", "Bearer abd")
+    assert not is_admin(None, "Bearer abc") and not is_admin("", "Bearer ")
+    assert not is_admin("abc", "Bearer ab\udcff")  # undecodable header bytes are just wrong
+
+
+def test_cors_only_for_the_events_site(make_api: Callable[..., Api]) -> None:
+    api = make_api()
+    own = api.send(event(), headers={"origin": "https://test.example"})
+    assert own.status_code == 202 and own.headers["access-control-allow-origin"] == "https://test.example"
+    other = api.send(event(), headers={"origin": "https://country.example"})  # allowed for another site only
+    assert other.status_code == 403 and "access-control-allow-origin" not in other.headers
+    unknown = api.send(event(site="nobody.example"), headers={"origin": "https://test.example"})
+    assert unknown.status_code == 202 and "access-control-allow-origin" not in unknown.headers
+    stranger = api.client.options("/api/event", headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_every_response_carries_a_csp(api: Api) -> None:
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/t.js", "/admin/purge"):
+        r = api.client.get(path)
+        assert r.headers["content-security-policy"] == CSP_OTHER and r.headers["x-content-type-options"] == "nosniff"
+    r = api.send(event())
+    assert r.headers["content-security-policy"] == CSP_OTHER
+
+    async def page(request: Request) -> HTMLResponse:
+        return HTMLResponse("<p>hi</p>")
+
+    html = TestClient(SecurityHeaders(Starlette(routes=[Route("/", page)]))).get("/")
+    assert html.headers["content-security-policy"] == CSP_HTML and "frame-ancestors 'none'" in CSP_HTML
+
+
+def test_forwarded_addresses_only_from_trusted_proxies(make_api: Callable[..., Api]) -> None:
+    xff = {"x-forwarded-for": MINNEAPOLIS_IP}
+    untrusted = make_api(peer=LONDON_IP)
+    untrusted.send(event(url="https://test.example/untrusted"), headers=xff)
+    trusted = make_api(peer="127.0.0.1", trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),))
+    trusted.send(event(url="https://test.example/trusted"), headers=xff)
+    rows = dict(trusted.rows("SELECT path, country FROM analytics.events"))
+    assert rows == {"/untrusted": "GB", "/trusted": "US"}
+
+
+def test_openapi_describes_every_route(api: Api) -> None:
+    doc = api.client.get("/openapi.json").json()
+    assert doc == document() and doc["openapi"].startswith("3.1")
+    described = {(path, m.upper()) for path, ops in doc["paths"].items() for m in ops}
+    routes = {(r.path, m) for r in api.client.app.routes for m in (r.methods or ()) if m != "HEAD"}  # type: ignore[attr-defined]
+    assert routes <= described, routes - described
+    for path, ops in doc["paths"].items():
+        for op in ops.values():
+            assert ("security" in op) == path.startswith("/admin/")
