@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .agents import BOT, AgentCache
-from .config import Config
+from .config import Config, SitePolicy
 from .event import Event, Reason, Tier
 from .geo import GeoLookup, coarsen
 from .minimise import split_page, split_referrer
@@ -38,6 +38,17 @@ class Context:
     trusted_proxies: tuple[Network, ...] = ()
     signals: SignalLedger = field(default_factory=SignalLedger)
     _trusted: dict[str, bool] = field(default_factory=dict)
+    _origins: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    def origin_allowed(self, policy: SitePolicy, host: str) -> bool:
+        """policy.allows_host, memoised: a site's visitors come from a handful of hosts."""
+        key = (policy.site, host)
+        allowed = self._origins.get(key)
+        if allowed is None:
+            allowed = policy.allows_host(host)
+            if len(self._origins) < 10_000:
+                self._origins[key] = allowed
+        return allowed
 
     def is_trusted(self, address: str) -> bool:
         trusted = self._trusted.get(address)
@@ -61,7 +72,7 @@ def resolve_site(event: Event, ctx: Context) -> Event:
         return event.drop(Reason.UNKNOWN_SITE)
     event.policy = policy
     origin = event.request.origin_host if event.request else ""
-    if origin and not policy.allows_host(origin):
+    if origin and not ctx.origin_allowed(policy, origin):
         return event.drop(Reason.ORIGIN_NOT_ALLOWED)
     return event
 

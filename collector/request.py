@@ -29,7 +29,7 @@ def load_validator(schema_path: Path) -> Callable[[Any], list[Any]]:
     validator = jsonschema_rs.validator_for(orjson.loads(schema_path.read_bytes()))
 
     def errors(instance: Any) -> list[Any]:
-        return list(validator.iter_errors(instance))
+        return [] if validator.is_valid(instance) else list(validator.iter_errors(instance))
 
     return errors
 
