@@ -10,7 +10,6 @@ A missing or wrong token, or no token configured, is a 401 without detail.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import rights
+from .auth import require_admin
 from .errors import ClientError, Kind
 
 log = logging.getLogger("collector.admin")
@@ -39,19 +39,9 @@ def error_response(exc: ClientError) -> Response:
     return json_response(exc.status, exc.body(), headers)
 
 
-def authorized(expected: str | None, header: str) -> bool:
-    """Constant-time bearer check; no configured token means no admin access at all."""
-    scheme, _, token = header.partition(" ")
-    if not expected or scheme.lower() != "bearer" or not token:
-        return False
-    return hmac.compare_digest(token.strip().encode(), expected.encode())
-
-
 def _require_admin(request: Request) -> Any:
-    collector = request.app.state.collector
-    if not authorized(collector.settings.admin_token, request.headers.get("authorization", "")):
-        raise ClientError(Kind.UNAUTHORIZED, "unauthorized")
-    return collector
+    require_admin(request)
+    return request.app.state.collector
 
 
 def _flushed_then(collector: Any, act: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> dict[str, Any]:

@@ -122,6 +122,8 @@ def document() -> dict[str, Any]:
             "/api/event": _ingest(),
             "/api/event.gif": _get("No-JS pixel: always a 1x1 GIF", "pixel", "image/gif", pixel),
             "/t.js": _get("The tracker script", "tracker", "text/javascript", statuses=("200", "304")),
+            "/t.x.js": _get("The tracker's extension (vitals, heatmap, forms, exclusions)", "tracker_extension",
+                            "text/javascript", statuses=("200", "304")),
             "/healthz": _get("Liveness", "healthz", JSON),
             "/readyz": _get("Readiness: 503 while starting or stopping", "readyz", JSON, statuses=("200", "503")),
             "/metrics": _get("Prometheus metrics", "metrics", "text/plain"),

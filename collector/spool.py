@@ -16,6 +16,7 @@ The spool holds only pipeline output: rows as the tables store them, never an IP
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -24,7 +25,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -129,7 +130,7 @@ class Spool:
             future: Future[int] = Future()
             if self._dir is None:
                 self._write_memory(record, rows)
-                future.set_result(-1)
+                _resolve(future, -1)
             else:
                 self._waiting.append((record, rows, future))
             self._cond.notify_all()
@@ -144,7 +145,7 @@ class Spool:
             future: Future[int] = Future()
             self._waiting.append((b"", 0, future))
             self._cond.notify_all()
-        return future.result()
+        return future.result(timeout=60)
 
     def oldest(self, timeout_s: float | None = None) -> Segment | None:
         """The oldest sealed segment, waiting up to `timeout_s` for one; None if there is none."""
@@ -194,21 +195,29 @@ class Spool:
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while not self._waiting and not self._closing and not self._seal_due():
-                    self._cond.wait(self._wait_s())
-                batch, self._waiting = self._waiting, []
-                closing = self._closing
-            self._commit(batch)
-            with self._cond:
-                if self._seal_due() or any(not record for record, _, _ in batch):
-                    self._seal_locked()
-                    self._cond.notify_all()
-                for record, _, future in batch:
-                    if not record:
-                        future.set_result(self._next_seq - 1)
-            if closing and not batch:
-                return
+            try:
+                if self._step():
+                    return
+            except Exception:  # a bug must not silence the spool: log it, keep committing
+                log.exception("spool thread error")
+                time.sleep(0.1)
+
+    def _step(self) -> bool:
+        """One group commit (and seal); True once closing and nothing is left."""
+        with self._cond:
+            while not self._waiting and not self._closing and not self._seal_due():
+                self._cond.wait(self._wait_s())
+            batch, self._waiting = self._waiting, []
+            closing = self._closing
+        self._commit(batch)
+        with self._cond:
+            if self._seal_due() or any(not record for record, _, _ in batch):
+                self._seal_locked()
+                self._cond.notify_all()
+            for record, _, future in batch:
+                if not record:
+                    _resolve(future, self._next_seq - 1)
+        return closing and not batch
 
     def _commit(self, batch: list[tuple[bytes, int, Future[int]]]) -> None:
         """Write every waiting record with one write and one fsync; resolve or fail their futures."""
@@ -231,7 +240,7 @@ class Spool:
             segment.rows += sum(rows for _, rows, _ in batch)
         for record, _, future in batch:
             if record:
-                future.set_result(segment.seq)
+                _resolve(future, segment.seq)
 
     def _undo(self, segment: _Open, batch: list[tuple[bytes, int, Future[int]]]) -> None:
         assert segment.file is not None
@@ -245,7 +254,8 @@ class Spool:
                 if record:
                     self._bytes -= len(record)
                     self._rows -= rows
-                    future.set_exception(SpoolFull("spool write failed"))
+                    if not future.done():
+                        future.set_exception(SpoolFull("spool write failed"))
 
     def _new_segment(self) -> _Open:
         assert self._dir is not None
@@ -314,6 +324,13 @@ class Spool:
             self._rows += rows
             self._next_seq = seq + 1
         self.recovered = (len(self._sealed), self._rows)
+
+
+def _resolve(future: Future[int], value: int) -> None:
+    """Resolve a caller's future; one whose caller gave up (a cancelled request) is simply skipped."""
+    with contextlib.suppress(InvalidStateError):  # also if cancelled between the check and the call
+        if not future.done():
+            future.set_result(value)
 
 
 def _fsync_dir(directory: Path) -> None:

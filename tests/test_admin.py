@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from conftest import FIREFOX, LONDON_IP, event
 
-from collector.admin import authorized
+from collector.auth import is_admin
 from collector.rights import visitor_id
 
 TOKEN = "admin-token-for-tests-0123456789"
@@ -43,7 +43,7 @@ def test_missing_or_wrong_token_is_401_without_detail(admin, headers, method, pa
 def test_no_configured_token_means_no_admin(api) -> None:
     r = api.client.get("/admin/dsar/export?site=test.example&visitor=1", headers={"authorization": "Bearer "})
     assert r.status_code == 401
-    assert not authorized(None, "Bearer anything") and not authorized("", "Bearer ")
+    assert not is_admin(None, "Bearer anything") and not is_admin("", "Bearer ")
 
 
 def test_export_and_delete_over_http(admin) -> None:

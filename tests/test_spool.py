@@ -139,3 +139,14 @@ def test_age_seals_a_quiet_segment(tmp_path: Path) -> None:
     seg = s.oldest(timeout_s=10)
     assert seg is not None and seg.rows == 1
     s.close()
+
+
+def test_a_request_that_gave_up_does_not_stop_the_spool(tmp_path: Path) -> None:
+    s = spool(tmp_path)
+    s._cond.acquire()  # hold the commit back so the caller can give up first (a client disconnect)
+    first = s.append(b"t\t[1]\n", 1)
+    assert first.cancel()
+    s._cond.release()
+    s.append(b"t\t[2]\n", 1).result(timeout=10)  # the spool thread survived the cancelled future
+    assert drain(s) == [b"t\t[1]\n", b"t\t[2]\n"]  # written anyway; only the answer was lost
+    s.close()
