@@ -21,6 +21,8 @@ MAX_EVENTS = 100
 MAX_INFLATE_RATIO = 5
 CONTENT_TYPES = ("application/json", "text/plain")
 SCHEMA_PATH = SCHEMAS_DIR / "event.schema.json"
+# Fields the schema types "integer": JSON Schema counts 39.0 as one, the integer columns do not.
+_INTEGERS = frozenset({"ts", "engaged_ms", "scroll"})
 _COMMON = frozenset({"site", "type", "url", "referrer", "ts", "event_id", "consent", "vid", "sid", "props"})
 
 
@@ -110,7 +112,8 @@ def to_event(raw: dict[str, Any], request: RequestInfo | None, ts_ms: int) -> Ev
         site=raw["site"], type=raw["type"], url=raw["url"], ts_ms=ts_ms,
         consent=raw["consent"], request=request, referrer=raw.get("referrer", ""),
         event_id=raw.get("event_id", ""), vid=raw.get("vid", ""), sid=raw.get("sid", ""),
-        data={k: v for k, v in raw.items() if k not in _COMMON} | {"props": raw.get("props") or {}},
+        data={k: int(v) if k in _INTEGERS and isinstance(v, float) else v
+              for k, v in raw.items() if k not in _COMMON} | {"props": raw.get("props") or {}},
     )
 
 
@@ -140,7 +143,7 @@ def build(items: list[Any], validate: Callable[[Any], list[Any]], request: Reque
         if errors:
             raise _schema_error(index, errors[0])
         _check_urls(index, item)
-        ts = item.get("ts", now_ms)
+        ts = int(item.get("ts", now_ms))
         if not now_ms - window_ms[0] <= ts <= now_ms + window_ms[1]:
             raise ClientError(Kind.INVALID, "invalid_event", f"events[{index}].ts: outside the accepted window")
         events.append(to_event(item, request, min(ts, now_ms)))

@@ -170,6 +170,15 @@ class Spool:
             self._rows -= segment.rows
             self._cond.notify_all()
 
+    def quarantine(self, segment: Segment) -> None:
+        """ClickHouse refuses `segment` while it accepts others: keep it aside (spool/quarantine/) for an
+        operator instead of blocking every later segment behind it."""
+        if segment.path is not None:
+            aside = segment.path.parent / "quarantine"
+            aside.mkdir(exist_ok=True)
+            segment.path.rename(aside / segment.path.name)
+        self.remove(segment)
+
     def wait_removed(self, seq: int, timeout_s: float) -> bool:
         """Wait until every segment up to `seq` has been removed; False on timeout."""
         deadline = time.monotonic() + timeout_s

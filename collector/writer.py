@@ -37,6 +37,10 @@ TABLES: dict[str, tuple[str, ...]] = {"analytics.events": COLUMNS, receipts.TABL
                                       DROPS: DROP_COLUMNS}
 
 
+# Failed inserts of one segment, while its tables answer queries, before it is quarantined.
+POISON_AFTER = 5
+
+
 class Overloaded(Exception):
     """The spool is full or closing: the caller answers 503 with Retry-After instead of growing memory."""
 
@@ -138,25 +142,45 @@ class Writer:
 
     def _run(self) -> None:
         while (segment := self._spool.oldest()) is not None:
-            if not self._insert_with_retry(segment):
+            outcome = self._insert_with_retry(segment)
+            if outcome == "stopped":
                 return
-            self._spool.remove(segment)
+            if outcome == "quarantined":
+                self._metrics.inc("collector_spool_quarantined_rows_total", segment.rows)
+                log.error("segment refused by a healthy store: quarantined", extra={
+                    "segment": segment.name, "rows": segment.rows})
+                self._spool.quarantine(segment)
+            else:
+                self._spool.remove(segment)
 
-    def _insert_with_retry(self, segment: Segment) -> bool:
+    def _insert_with_retry(self, segment: Segment) -> str:
+        """'stored', 'quarantined' (refused again and again while its tables answer) or 'stopped'."""
         tables = blocks(segment.read())
-        backoff = 0.05
+        backoff, failures = 0.05, 0
         while True:
             try:
                 self._insert(segment.name, tables)
-                return True
+                return "stored"
             except Exception as exc:  # infrastructure failure: keep the segment, retry with its token
+                failures += 1
                 self._metrics.inc("collector_flush_errors_total")
                 log.warning("insert failed, will retry", extra={"error": type(exc).__name__,
                                                                  "rows": segment.rows, "retry_in_s": backoff})
+            if failures >= POISON_AFTER and self._tables_answer(tables):
+                return "quarantined"
             if time.monotonic() + backoff > self._stop_by:
-                return False
+                return "stopped"
             time.sleep(backoff)
             backoff = min(backoff * 2, self._retry_max_s)
+
+    def _tables_answer(self, tables: dict[str, bytes]) -> bool:
+        """The store is up and every table of the segment exists (an outage is not the segment's fault)."""
+        try:
+            for table in tables:
+                self._store.query(f"SELECT 1 FROM {table} LIMIT 0")
+        except Exception:
+            return False
+        return True
 
     def _insert(self, name: str, tables: dict[str, bytes]) -> None:
         for table, columns in TABLES.items():

@@ -99,3 +99,24 @@ def test_durable_mode_spools_under_the_data_dir(make_api: Callable[..., Api]) ->
     assert api.send(event()).status_code == 202
     assert (api.collector.settings.data_dir / "spool").is_dir()
     assert api.count() == 1
+
+
+def test_a_segment_the_healthy_store_refuses_is_quarantined_not_blocking(
+        api: Api, store: Store, tmp_path: Path) -> None:
+    rows, _ = pipeline_rows(api, 3)
+    bad = [("analytics.events", rows[0][1][:-1])]  # one column short: the engine refuses it every time
+    spool_dir = tmp_path / "spool"
+    spool = make_spool(spool_dir)
+    for batch in (bad, rows):
+        payload, lines = encode(batch, [], "2026-01-01", lambda s: 400)
+        spool.append(payload, lines).result(timeout=5)
+        spool.seal()
+    spool.close()
+    metrics = Metrics()
+    writer = Writer(store, metrics, make_spool(spool_dir), drop_retention=lambda s: 400, retry_max_s=0.05)
+    writer.start()
+    assert writer.drain(timeout_s=60)
+    writer.close()
+    assert totals(store)[0] == 3  # the good segment behind it was stored
+    assert metrics.get("collector_spool_quarantined_rows_total") == 1
+    assert len(list((spool_dir / "quarantine").glob("*" + SUFFIX))) == 1
