@@ -41,7 +41,7 @@ class Ledger:
 
 @pytest.fixture
 def ledger(make_api: Callable[..., Api]) -> Iterator[Ledger]:
-    api = make_api(admin_token=TOKEN, ts_past_window_s=10**9, ts_future_window_s=10**9)
+    api = make_api(admin_token=TOKEN)
     led = Ledger(api)
     yield led
     stored = api.count("events") + api.count("consent_receipts")
@@ -85,6 +85,9 @@ def retarget(body: Any) -> None:
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and "site" in item:
             item["site"] = "test.example"
+            item.pop("ts", None)  # a row dated years ago would be expired by its TTL at the next merge
+            if item.get("action") == "withdraw":  # a withdrawal erases earlier rows by design, which
+                item["action"] = "grant"          # would blur the stored == acknowledged ledger
 
 
 def check_case(case: Any, ledger: Ledger) -> None:
