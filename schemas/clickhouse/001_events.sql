@@ -53,6 +53,7 @@ TTL ts + toIntervalDay(retention_days)
 -- The dedup window makes a retried batch (same insert_deduplication_token) a no-op.
 -- Erasure (withdrawal, data-subject delete, purge) rewrites parts; the superseded parts still hold the
 -- erased rows, so they leave the disk within seconds instead of the engine default of 8 minutes.
-SETTINGS non_replicated_deduplication_window = 1000, ttl_only_drop_parts = 0,
+-- Parts are fsync'd on insert: the spool deletes a segment once it is inserted, so the part must be durable.
+SETTINGS non_replicated_deduplication_window = 1000, fsync_after_insert = 1, fsync_part_directory = 1, ttl_only_drop_parts = 0,
     old_parts_lifetime = 5, cleanup_delay_period = 1, max_cleanup_delay_period = 5, cleanup_delay_period_random_add = 1
 COMMENT 'Raw events after the privacy pipeline, kept for the site raw retention'

@@ -15,5 +15,6 @@ ORDER BY (site, hour, host, path)
 -- Hourly detail serves the last month of intraday charts; the daily rollups keep the long view.
 TTL hour + toIntervalDay(least(retention_days, 35))
 -- Same dedup window as the raw table, so a retried insert does not double the aggregates.
-SETTINGS non_replicated_deduplication_window = 1000
+-- Parts are fsync'd on insert: the spool deletes a segment once it is inserted, so the part must be durable.
+SETTINGS non_replicated_deduplication_window = 1000, fsync_after_insert = 1, fsync_part_directory = 1
 COMMENT 'Views and visitors per page and hour'

@@ -18,5 +18,6 @@ ORDER BY (site, day, browser, browser_version, os, os_version, device)
 -- Rollups hold no identifiers (only sketches and counts): kept for the site rollup retention, years by default.
 TTL day + toIntervalDay(retention_days)
 -- Same dedup window as the raw table, so a retried insert does not double the aggregates.
-SETTINGS non_replicated_deduplication_window = 1000
+-- Parts are fsync'd on insert: the spool deletes a segment once it is inserted, so the part must be durable.
+SETTINGS non_replicated_deduplication_window = 1000, fsync_after_insert = 1, fsync_part_directory = 1
 COMMENT 'Page views and visitors by browser, OS and device class'

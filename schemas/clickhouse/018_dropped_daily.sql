@@ -13,5 +13,6 @@ PARTITION BY toYYYYMM(day)
 ORDER BY (site, day, reason)
 -- Counts hold nothing about visitors: kept as long as the rollups they explain.
 TTL day + toIntervalDay(retention_days)
-SETTINGS non_replicated_deduplication_window = 1000
+-- Parts are fsync'd on insert: the spool deletes a segment once it is inserted, so the part must be durable.
+SETTINGS non_replicated_deduplication_window = 1000, fsync_after_insert = 1, fsync_part_directory = 1
 COMMENT 'Per-site, per-day counts of dropped and suppressed events by reason'

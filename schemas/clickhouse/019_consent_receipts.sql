@@ -21,7 +21,8 @@ ORDER BY (site, visitor_id, ts)
 -- Proof of consent must outlive the raw events it covers (GDPR art. 7(1)): the site receipt retention, 3 years by default.
 TTL ts + toIntervalDay(retention_days)
 -- Dedup window: a retried batch is a no-op. Parts superseded by an erasure leave the disk within seconds, not minutes.
-SETTINGS non_replicated_deduplication_window = 1000, old_parts_lifetime = 5, cleanup_delay_period = 1,
+-- Parts are fsync'd on insert: the spool deletes a segment once it is inserted, so the part must be durable.
+SETTINGS non_replicated_deduplication_window = 1000, fsync_after_insert = 1, fsync_part_directory = 1, old_parts_lifetime = 5, cleanup_delay_period = 1,
     max_cleanup_delay_period = 5,
     cleanup_delay_period_random_add = 1
 COMMENT 'Consent receipts: grants, withdrawals and honoured opt-out signals, kept for the site receipt retention'
