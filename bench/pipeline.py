@@ -17,9 +17,9 @@ import orjson
 
 from collector import pipeline
 from collector import request as edge
-from collector.app import build_collector
 from collector.event import Event, RequestInfo
 from collector.settings import Settings
+from collector.state import build_collector
 
 from .servers import PAYLOADS, SITES
 from .table import Row

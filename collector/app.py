@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import secrets
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,77 +22,21 @@ from starlette.routing import Route
 from . import admin, inventory, openapi, pipeline, receipts, rights, visitor
 from . import config as config_mod
 from . import request as edge
-from .agents import AgentCache
 from .errors import ClientError, Kind
 from .event import RequestInfo
-from .geo import GeoLookup, default_db_path
-from .limits import Saturation, SiteLimits
-from .metrics import Metrics
-from .salts import Salts
 from .settings import Settings
-from .spool import Spool, SpoolFull
+from .spool import SpoolFull
+from .state import TRACKER_FILES, Collector, build_collector, open_spool
 from .store import Store, migrate, open_store
 from .writer import Overloaded, Writer
 
 log = logging.getLogger("collector.app")
-STATIC = Path(__file__).resolve().parent / "static"
-# The only static files served: the tracker and the extension it loads when a site enables an option.
-TRACKER_FILES = ("t.js", "t.x.js")
 GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
        b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 RETRY_AFTER_S = 5
 # Every response: no framing, no sniffing; an HTML page may load only its own resources.
 CSP_HTML = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 CSP_OTHER = "default-src 'none'; frame-ancestors 'none'"
-
-
-@dataclass
-class Collector:
-    """Everything a request needs, built once at startup (the clock and store are injectable)."""
-
-    settings: Settings
-    config: config_mod.Config
-    ctx: pipeline.Context
-    validate: Callable[[Any], list[Any]]
-    metrics: Metrics
-    clock: Callable[[], float]
-    store: Store | None = None
-    writer: Writer | None = None
-    ready: bool = False
-    tracker: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # file name -> (body, ETag)
-    consent_worker: receipts.Worker | None = None
-    limits: SiteLimits | None = None
-    saturation: Saturation | None = None
-
-
-def load_secret(settings: Settings) -> bytes:
-    """The key for HMACs of consented ids: stable across restarts, random, never logged."""
-    path = settings.data_dir / "secret.key"
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    path.touch(mode=0o600)
-    path.write_text(key.hex())
-    return key
-
-
-def build_collector(settings: Settings, clock: Callable[[], float] = time.time) -> Collector:
-    config = config_mod.load(settings.config_path)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    ctx = pipeline.Context(
-        config=config, geo=GeoLookup(settings.geoip_db or default_db_path()), agents=AgentCache(),
-        salts=Salts(settings.data_dir / "salts", clock), secret=load_secret(settings),
-        trusted_proxies=settings.trusted_proxies,
-    )
-    bodies = {name: (STATIC / name).read_bytes() if (STATIC / name).exists() else b"" for name in TRACKER_FILES}
-    tracker = {name: (body, f'"{hashlib.sha256(body).hexdigest()[:16]}"') for name, body in bodies.items()}
-    return Collector(settings=settings, config=config, ctx=ctx, metrics=Metrics(), clock=clock,
-                     validate=edge.load_validator(edge.SCHEMA_PATH),
-                     tracker=tracker,
-                     limits=SiteLimits(settings.site_rate_per_s, settings.site_burst, config.sites,
-                                       dict(settings.site_rates)),
-                     saturation=Saturation(settings.max_inflight))
 
 
 def _host(url: str) -> str:
@@ -280,13 +220,6 @@ async def readyz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     return Response(_collector(request).metrics.render(), media_type="text/plain; version=0.0.4")
-
-
-def open_spool(settings: Settings) -> Spool:
-    """The spool on disk under the data dir (durable), or in RAM (memory durability)."""
-    directory = settings.data_dir / "spool" if settings.durability == "spool" else None
-    return Spool(directory, max_bytes=settings.spool_max_bytes, max_rows=settings.buffer_max_rows,
-                 seal_rows=settings.flush_rows, seal_interval_s=settings.flush_interval_ms / 1000)
 
 
 class SecurityHeaders:

@@ -3,7 +3,8 @@ ranges and real addresses of the packaged GeoLite2 DB) with a canary user agent 
 consent tier, opt-out signals, the pixel, error messages quoting the address, a crash with rows in the
 spool and their replay, a restart, data-subject exports over HTTP and the CLI — then every byte under its
 data dir (ClickHouse parts and their decompressed column blocks, system tables, spool, salts, temp files)
-and every line it wrote to stdout/stderr is searched for every canary form: 0 hits. Scanning a planted leak proves the scan can fail.
+and every line it wrote to stdout/stderr is searched for every canary form: 0 hits. Scanning a planted
+leak proves the scan can fail.
 
 ClickHouse parts are searched raw and, block by block, decompressed (LZ4/ZSTD); the only columns whose
 blocks stay encoded are the Delta/T64 numeric ones (ts, engaged_ms), which hold no text.
