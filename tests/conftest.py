@@ -159,18 +159,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@dataclass
-class LiveServer:
-    url: str
-    api: Api
-
-    def flush(self) -> None:
-        self.api.flush()
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        return self.api.rows(sql)
-
-
 @contextmanager
 def serve(app: Any) -> Iterator[str]:
     """Run an ASGI app in uvicorn on a free 127.0.0.1 port in a thread; stop it on exit."""
@@ -187,13 +175,3 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-@pytest.fixture
-def collector_server(make_api: Callable[..., Api]) -> Iterator[LiveServer]:
-    """A real HTTP collector on 127.0.0.1 (uvicorn in a thread) on the test store, for browsers.
-
-    The app's lifespan runs through the Api's TestClient; uvicorn only serves HTTP."""
-    api = make_api()
-    with serve(api.client.app) as url:
-        yield LiveServer(url=url, api=api)

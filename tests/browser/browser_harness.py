@@ -19,10 +19,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -32,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import uvicorn
+from conftest import free_port, serve
 
 from collector.settings import Settings
 
@@ -126,13 +124,6 @@ class Recorder:
             self.posts.append({"body": parsed, "status": status})
 
 
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago; nothing listens on it unless bound later."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class LiveCollector:
     url: str
@@ -149,19 +140,8 @@ def serve_collector(api: Any) -> Iterator[LiveCollector]:
     """The collector app of `api` (lifespan and store from the shared fixtures) behind a Recorder,
     served by uvicorn on a free 127.0.0.1 port in a thread, stopped at the end."""
     recorder = Recorder(api.client.app)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(recorder, host="127.0.0.1", port=port, log_config=None,
-                                           access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield LiveCollector(url=f"http://127.0.0.1:{port}", recorder=recorder, rows=api.rows)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve(recorder) as url:
+        yield LiveCollector(url=url, recorder=recorder, rows=api.rows)
 
 
 class _Pages(SimpleHTTPRequestHandler):
