@@ -63,7 +63,7 @@ _DAYS = f"site = '{SITE}' AND day >= today() - {DAYS}"
 def _top(table: str, key: str, extra: str = "") -> str:
     """Top 10 by views; the uniq sketches are merged for those 10 only, not for every group."""
     top = f"SELECT {key} FROM analytics.{table} WHERE {_DAYS} {extra} GROUP BY {key} ORDER BY sum(views) DESC, {key} LIMIT 10"
-    return (f"SELECT {key}, sum(views) AS v, uniqMerge(visitors) FROM analytics.{table} WHERE {_DAYS} "
+    return (f"SELECT {key}, sum(views) AS v, uniqCombined64Merge(visitors) FROM analytics.{table} WHERE {_DAYS} "
             f"AND {key} IN ({top}) GROUP BY {key} ORDER BY v DESC, {key}")
 
 
@@ -71,9 +71,9 @@ def _top(table: str, key: str, extra: str = "") -> str:
 # from tiers_daily (two sketches per day), top lists from pages_daily / sources_daily.
 ROLLUP = {
     "totals": f"SELECT (SELECT sum(views) FROM analytics.pages_daily WHERE {_DAYS}), "
-              f"(SELECT uniqMerge(visitors) FROM analytics.tiers_daily WHERE {_DAYS})",
+              f"(SELECT uniqCombined64Merge(visitors) FROM analytics.tiers_daily WHERE {_DAYS})",
     "timeseries views": f"SELECT day, sum(views) FROM analytics.pages_daily WHERE {_DAYS} GROUP BY day ORDER BY day",
-    "timeseries visitors": f"SELECT day, uniqMerge(visitors) FROM analytics.tiers_daily WHERE {_DAYS} "
+    "timeseries visitors": f"SELECT day, uniqCombined64Merge(visitors) FROM analytics.tiers_daily WHERE {_DAYS} "
                            f"GROUP BY day ORDER BY day",
     "top pages": _top("pages_daily", "path"),
     "sources": _top("sources_daily", "referrer_host"),
@@ -81,12 +81,12 @@ ROLLUP = {
 _RAW_WHERE = f"site = '{SITE}' AND toDate(ts) >= today() - {DAYS}"
 # The same numbers from the raw table, with the same definitions as the rollups' views.
 RAW = {
-    "totals": f"SELECT countIf(type = 'pageview'), uniq(visitor_id) FROM analytics.events WHERE {_RAW_WHERE}",
-    "timeseries": f"SELECT toDate(ts) AS day, countIf(type = 'pageview'), uniq(visitor_id) FROM analytics.events "
+    "totals": f"SELECT countIf(type = 'pageview'), uniqCombined64(visitor_id) FROM analytics.events WHERE {_RAW_WHERE}",
+    "timeseries": f"SELECT toDate(ts) AS day, countIf(type = 'pageview'), uniqCombined64(visitor_id) FROM analytics.events "
                   f"WHERE {_RAW_WHERE} GROUP BY day ORDER BY day",
-    "top pages": f"SELECT path, countIf(type = 'pageview') AS v, uniq(visitor_id) FROM analytics.events "
+    "top pages": f"SELECT path, countIf(type = 'pageview') AS v, uniqCombined64(visitor_id) FROM analytics.events "
                  f"WHERE {_RAW_WHERE} AND type IN ('pageview', 'engagement') GROUP BY path ORDER BY v DESC, path LIMIT 10",
-    "sources": f"SELECT referrer_host, count() AS v, uniq(visitor_id) FROM analytics.events "
+    "sources": f"SELECT referrer_host, count() AS v, uniqCombined64(visitor_id) FROM analytics.events "
                f"WHERE {_RAW_WHERE} AND type = 'pageview' AND referrer_path = '' GROUP BY referrer_host "
                f"ORDER BY v DESC, referrer_host LIMIT 10",
 }

@@ -78,9 +78,9 @@ def test_visitors_over_several_days_come_from_merged_sketches(make_api, clock) -
     for _ in range(2):
         api.send([event(consent={"analytics": True}, vid=f"visitor-number-{i:04d}") for i in range(5)])
         clock.advance(86400)
-    daily = api.rows("SELECT day, uniqMerge(visitors) FROM analytics.pages_daily GROUP BY day ORDER BY day")
+    daily = api.rows("SELECT day, uniqCombined64Merge(visitors) FROM analytics.pages_daily GROUP BY day ORDER BY day")
     assert [n for _, n in daily] == [5, 5]
-    merged = api.rows("SELECT uniqMerge(visitors) FROM analytics.pages_daily")[0][0]
+    merged = api.rows("SELECT uniqCombined64Merge(visitors) FROM analytics.pages_daily")[0][0]
     assert merged == 5 < sum(n for _, n in daily)
 
 

@@ -49,7 +49,7 @@ def totals(store: Store) -> tuple[int, ...]:
         "SELECT count() FROM analytics.events",
         "SELECT sum(views) FROM analytics.pages_daily",
         "SELECT sum(views) FROM analytics.pages_hourly",
-        "SELECT uniqMerge(visitors) FROM analytics.pages_daily",
+        "SELECT uniqCombined64Merge(visitors) FROM analytics.pages_daily",
         "SELECT sum(events) FROM analytics.dropped_daily",
     ))
 

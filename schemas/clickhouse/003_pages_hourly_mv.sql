@@ -6,7 +6,7 @@ SELECT
     host,
     path,
     countIf(type = 'pageview') AS views,
-    uniqState(visitor_id) AS visitors,
+    uniqCombined64State(visitor_id) AS visitors,
     max(rollup_retention_days) AS retention_days
 FROM analytics.events
 WHERE type IN ('pageview', 'engagement')

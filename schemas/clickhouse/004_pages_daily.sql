@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS analytics.pages_daily
     host LowCardinality(String) COMMENT 'Page host name | Sites served on several hosts | all',
     path String CODEC(ZSTD(1)) COMMENT 'Page path | Top pages | all',
     views SimpleAggregateFunction(sum, UInt64) COMMENT 'Page views | Traffic volume | all',
-    visitors AggregateFunction(uniq, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
+    visitors AggregateFunction(uniqCombined64, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
     engaged_ms SimpleAggregateFunction(sum, UInt64) COMMENT 'Total engaged time in ms | Engagement time per page | all',
     engagements SimpleAggregateFunction(sum, UInt64) COMMENT 'Number of engagement reports | Average engagement time | all',
     scroll_pct_sum SimpleAggregateFunction(sum, UInt64) COMMENT 'Sum of maximum scroll depths | Average scroll depth | all',

@@ -6,7 +6,7 @@ SELECT
     host,
     path,
     countIf(type = 'pageview') AS views,
-    uniqState(visitor_id) AS visitors,
+    uniqCombined64State(visitor_id) AS visitors,
     sumIf(toUInt64(engaged_ms), type = 'engagement') AS engaged_ms,
     countIf(type = 'engagement') AS engagements,
     sumIf(toUInt64(scroll_pct), type = 'engagement') AS scroll_pct_sum,

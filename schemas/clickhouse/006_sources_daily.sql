@@ -8,8 +8,8 @@ CREATE TABLE IF NOT EXISTS analytics.sources_daily
     utm_medium LowCardinality(String) COMMENT 'utm_medium | Campaign attribution | all',
     utm_campaign LowCardinality(String) COMMENT 'utm_campaign | Campaign attribution | all',
     views SimpleAggregateFunction(sum, UInt64) COMMENT 'Page views | Traffic volume | all',
-    visitors AggregateFunction(uniq, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
-    visits AggregateFunction(uniq, UInt64) COMMENT 'Sketch of distinct session ids; ids cannot be read back from it | Visits | all',
+    visitors AggregateFunction(uniqCombined64, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
+    visits AggregateFunction(uniqCombined64, UInt64) COMMENT 'Sketch of distinct session ids; ids cannot be read back from it | Visits | all',
     retention_days SimpleAggregateFunction(max, UInt16) COMMENT 'Days this row is kept: the site rollup retention | Per-site retention of aggregates | all'
 )
 ENGINE = AggregatingMergeTree

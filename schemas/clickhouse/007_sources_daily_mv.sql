@@ -8,8 +8,8 @@ SELECT
     utm_medium,
     utm_campaign,
     count() AS views,
-    uniqState(visitor_id) AS visitors,
-    uniqState(session_id) AS visits,
+    uniqCombined64State(visitor_id) AS visitors,
+    uniqCombined64State(session_id) AS visits,
     max(rollup_retention_days) AS retention_days
 FROM analytics.events
 WHERE type = 'pageview' AND referrer_path = ''

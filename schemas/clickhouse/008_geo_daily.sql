@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS analytics.geo_daily
     city LowCardinality(String) COMMENT 'City name | Audience by city | all',
     city_geoname_id UInt32 COMMENT 'GeoNames id of the city | Unambiguous city for maps | all',
     views SimpleAggregateFunction(sum, UInt64) COMMENT 'Page views | Traffic volume | all',
-    visitors AggregateFunction(uniq, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
+    visitors AggregateFunction(uniqCombined64, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
     retention_days SimpleAggregateFunction(max, UInt16) COMMENT 'Days this row is kept: the site rollup retention | Per-site retention of aggregates | all'
 )
 ENGINE = AggregatingMergeTree

@@ -8,7 +8,7 @@ SELECT
     city,
     city_geoname_id,
     count() AS views,
-    uniqState(visitor_id) AS visitors,
+    uniqCombined64State(visitor_id) AS visitors,
     max(rollup_retention_days) AS retention_days
 FROM analytics.events
 WHERE type = 'pageview'

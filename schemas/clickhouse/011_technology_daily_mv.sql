@@ -9,7 +9,7 @@ SELECT
     os_version,
     device,
     count() AS views,
-    uniqState(visitor_id) AS visitors,
+    uniqCombined64State(visitor_id) AS visitors,
     max(rollup_retention_days) AS retention_days
 FROM analytics.events
 WHERE type = 'pageview'

@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS analytics.events_daily
     name LowCardinality(String) COMMENT 'Event name, click kind, form action or experiment key | Conversions and goals | all',
     variant LowCardinality(String) COMMENT 'Experiment variant | A/B test results | all',
     events SimpleAggregateFunction(sum, UInt64) COMMENT 'Number of events | Conversions and goals | all',
-    visitors AggregateFunction(uniq, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
+    visitors AggregateFunction(uniqCombined64, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
     retention_days SimpleAggregateFunction(max, UInt16) COMMENT 'Days this row is kept: the site rollup retention | Per-site retention of aggregates | all'
 )
 ENGINE = AggregatingMergeTree

@@ -7,7 +7,7 @@ SELECT
     name,
     variant,
     count() AS events,
-    uniqState(visitor_id) AS visitors,
+    uniqCombined64State(visitor_id) AS visitors,
     max(rollup_retention_days) AS retention_days
 FROM analytics.events
 WHERE type NOT IN ('pageview', 'engagement', 'vital')

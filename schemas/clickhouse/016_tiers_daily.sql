@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS analytics.tiers_daily
     day Date COMMENT 'UTC day | Time series | all',
     tier Enum8('anonymous' = 1, 'full' = 2) COMMENT 'Consent tier | Shows how many visitors consented | all',
     events SimpleAggregateFunction(sum, UInt64) COMMENT 'Number of events | Consent reporting | all',
-    visitors AggregateFunction(uniq, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
+    visitors AggregateFunction(uniqCombined64, UInt64) COMMENT 'Sketch of distinct visitor ids; ids cannot be read back from it | Unique visitors, mergeable across days | all',
     retention_days SimpleAggregateFunction(max, UInt16) COMMENT 'Days this row is kept: the site rollup retention | Per-site retention of aggregates | all'
 )
 ENGINE = AggregatingMergeTree

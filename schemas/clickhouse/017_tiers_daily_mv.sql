@@ -5,7 +5,7 @@ SELECT
     toDate(ts) AS day,
     tier,
     count() AS events,
-    uniqState(visitor_id) AS visitors,
+    uniqCombined64State(visitor_id) AS visitors,
     max(rollup_retention_days) AS retention_days
 FROM analytics.events
 WHERE 1
