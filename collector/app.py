@@ -245,6 +245,22 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class IngestFastPath:
+    """POST /api/event straight to its handler, past the router and exception middleware: the hot
+    path. The handler answers every client error itself; anything else still reaches Starlette's
+    server-error middleware, and SecurityHeaders (outside this) still adds its headers."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/api/event":
+            response = await ingest(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings, clock: Callable[[], float] = time.time, store: Store | None = None) -> Starlette:
     collector = build_collector(settings, clock)
 
@@ -283,6 +299,6 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
         *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders), Middleware(IngestFastPath)])
     app.state.collector = collector
     return app
