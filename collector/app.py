@@ -299,6 +299,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
         *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders), Middleware(IngestFastPath)])
+    middleware = [Middleware(SecurityHeaders), Middleware(IngestFastPath)]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.collector = collector
     return app
