@@ -10,9 +10,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
 from typing import Any
-from urllib.parse import urlsplit
 
-import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -22,8 +20,10 @@ from starlette.routing import Route
 from . import admin, inventory, openapi, pipeline, receipts, rights, visitor
 from . import config as config_mod
 from . import request as edge
+from .admin import json_response
 from .errors import ClientError, Kind
 from .event import RequestInfo
+from .minimise import host_of
 from .settings import Settings
 from .spool import SpoolFull
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
@@ -39,13 +39,6 @@ CSP_HTML = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri '
 CSP_OTHER = "default-src 'none'; frame-ancestors 'none'"
 
 
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return "?"
-
-
 def request_info(request: Request) -> RequestInfo:
     headers = request.headers
     forwarded = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
@@ -57,7 +50,7 @@ def request_info(request: Request) -> RequestInfo:
     return RequestInfo(
         peer=request.client.host if request.client else "",
         forwarded_for=tuple(forwarded), user_agent=headers.get("user-agent", ""),
-        origin_host=_host(origin) if origin and origin != "null" else "",
+        origin_host=host_of(origin) if origin and origin != "null" else "",
         gpc=headers.get("sec-gpc") == "1", dnt=headers.get("dnt") == "1",
     )
 
@@ -80,15 +73,11 @@ async def read_body(request: Request, timeout_s: float = 10.0) -> bytes:
     return bytes(body)
 
 
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
-
-
 def _cors(collector: Collector, request: Request, items: list[Any] | None = None) -> dict[str, str]:
     """CORS for an origin some site allows (preflight, errors before the body is read); once the body
     is read, only when every site the events name allows it."""
     origin = request.headers.get("origin", "")
-    host = _host(origin) if origin else ""
+    host = host_of(origin) if origin else ""
     if not host:
         return {}
     sites = collector.config.sites
@@ -157,7 +146,7 @@ def _error(collector: Collector, exc: ClientError, headers: dict[str, str] | Non
     headers = dict(headers or {})
     if exc.retry_after_s is not None:
         headers["Retry-After"] = str(exc.retry_after_s)
-    return _json(exc.status, exc.body(), headers)
+    return json_response(exc.status, exc.body(), headers)
 
 
 async def ingest(request: Request) -> Response:
@@ -174,7 +163,7 @@ async def ingest(request: Request) -> Response:
             result = await accept_durably(collector, items, request_info(request))
     except ClientError as exc:
         return _error(collector, exc, cors)
-    return _json(202, result, cors)
+    return json_response(202, result, cors)
 
 
 async def preflight(request: Request) -> Response:
@@ -210,12 +199,12 @@ async def tracker(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    return _json(200, {"status": "ok"})
+    return json_response(200, {"status": "ok"})
 
 
 async def readyz(request: Request) -> Response:
     ready = _collector(request).ready
-    return _json(200 if ready else 503, {"status": "ready" if ready else "not ready"})
+    return json_response(200 if ready else 503, {"status": "ready" if ready else "not ready"})
 
 
 async def metrics(request: Request) -> Response:

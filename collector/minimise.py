@@ -8,6 +8,14 @@ UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 _MAX_PARAM_VALUE = 200
 
 
+def host_of(url: str) -> str:
+    """Lower-case host of a URL ("?" when it cannot be parsed), e.g. of an Origin or Referer header."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return "?"
+
+
 def split_page(url: str, allowed: tuple[str, ...], keep_fragment: bool) -> tuple[str, str, list[str], dict[str, str]]:
     """(host, path, [utm values in UTM order], {allow-listed param: value}) of a page URL.
 

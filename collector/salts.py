@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import secrets
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+log = logging.getLogger("collector.salts")
 SALT_BYTES = 32
 Clock = Callable[[], float]
 
@@ -69,12 +71,15 @@ class Salts:
             if day not in keep:
                 del self._salts[day]
         if self._dir is not None:
+            kept = {_date(day).isoformat() for day in keep}
             for path in self._dir.glob("*.salt"):
-                if path.stem not in {_date(day).isoformat() for day in keep}:
+                if path.stem not in kept:
                     _destroy(path)
+                    log.info("salt destroyed", extra={"day": path.stem})
         for day in keep:
             if day not in self._salts:
-                self._salts[day] = self._load_or_create(day)
+                self._salts[day] = salt = self._load_or_create(day)
+                log.info("salt ready", extra={"day": _date(day).isoformat(), "fingerprint": fingerprint(salt)})
         self._today = today
 
     def _load_or_create(self, day: int) -> bytes:

@@ -15,7 +15,6 @@ import ipaddress
 import math
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +26,7 @@ from . import pipeline, rights
 from .admin import error_response, json_response
 from .errors import ClientError, Kind
 from .event import Event, RequestInfo
+from .minimise import host_of
 
 MAX_BODY_BYTES = 1024
 VID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # the event schema's `vid` pattern
@@ -73,16 +73,9 @@ def _client(info: RequestInfo, ctx: pipeline.Context) -> str:
     return pipeline.client_ip(probe, ctx).ip
 
 
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return "?"
-
-
 def _cors(collector: Any, request: Request) -> dict[str, str]:
     origin = request.headers.get("origin", "")
-    if origin and collector.config.any_site_allows(_host(origin)):
+    if origin and collector.config.any_site_allows(host_of(origin)):
         return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
     return {}
 
