@@ -80,21 +80,28 @@ class Saturation:
         self._by_site: Counter[str] = Counter()
         self._retry_after_s = retry_after_s
 
-    @contextlib.contextmanager
-    def slot(self, sites: Collection[str]) -> Iterator[None]:
+    def acquire(self, sites: Collection[str]) -> None:
+        """Take a slot for a request naming `sites`, or raise a 503; pair with `release`."""
         if self.inflight >= self.max_inflight or any(self._by_site[s] >= self.site_share for s in sites):
             raise ClientError(Kind.UNAVAILABLE, "overloaded", "the collector is saturated; retry later",
                               self._retry_after_s)
         self.inflight += 1
         self._by_site.update(sites)
+
+    def release(self, sites: Collection[str]) -> None:
+        self.inflight -= 1
+        self._by_site.subtract(sites)
+        for site in sites:
+            if self._by_site[site] <= 0:
+                del self._by_site[site]
+
+    @contextlib.contextmanager
+    def slot(self, sites: Collection[str]) -> Iterator[None]:
+        self.acquire(sites)
         try:
             yield
         finally:
-            self.inflight -= 1
-            self._by_site.subtract(sites)
-            for site in sites:
-                if self._by_site[site] <= 0:
-                    del self._by_site[site]
+            self.release(sites)
 
 
 def parse_rates(raw: str) -> dict[str, float]:

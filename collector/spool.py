@@ -2,9 +2,11 @@
 
 Durable mode (a directory): each request's rows are one CRC-framed record; one thread appends every
 record waiting, fsyncs once (group commit) and only then resolves the callers' futures, so a 202 means
-the rows are on disk. Records go to the open segment file until it holds `seal_rows` rows or is
-`seal_interval_s` old; then it is sealed and never written again. The writer inserts sealed segments,
-oldest first, and removes each once ClickHouse has accepted it. At start-up every segment found is
+the rows are on disk. A caller on an event loop gets an asyncio future, and every such future of one
+group commit is resolved by a single callback in its loop (one wake-up per commit, not per request).
+Records go to the open segment file until it holds `seal_rows` rows or is `seal_interval_s` old;
+then it is sealed and never written again. The writer inserts sealed segments, oldest first, and
+removes each once ClickHouse has accepted it. At start-up every segment found is
 sealed (a torn last record, never acknowledged, is cut off) and inserted again: its name is its
 deduplication token, so a segment inserted before a crash is not stored twice.
 
@@ -16,6 +18,7 @@ The spool holds only pipeline output: rows as the tables store them, never an IP
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -28,7 +31,7 @@ from collections import deque
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeAlias
 
 log = logging.getLogger("collector.spool")
 FRAME = struct.Struct("<II")  # payload length, crc32 of the payload
@@ -37,6 +40,10 @@ SUFFIX = ".seg"
 
 class SpoolFull(Exception):
     """No room for more rows (size cap, too many waiting, or closing): answer 503, never a false 202."""
+
+
+# A caller's handle: a thread's concurrent future, or an asyncio future of the loop that appended.
+Waiter: TypeAlias = "Future[int] | asyncio.Future[int]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +96,7 @@ class Spool:
         self._max_bytes, self._max_rows, self._max_waiting = max_bytes, max_rows, max_waiting
         self._seal_rows, self._seal_interval_s = seal_rows, seal_interval_s
         self._cond = threading.Condition()
-        self._waiting: list[tuple[bytes, int, Future[int]]] = []  # (record, rows, future); empty record: seal
+        self._waiting: list[tuple[bytes, int, Waiter]] = []  # (record, rows, waiter); empty record: seal
         self._sealed: deque[Segment] = deque()
         self._open: _Open | None = None
         self._bytes = self._rows = 0
@@ -116,8 +123,9 @@ class Spool:
     def size_bytes(self) -> int:
         return self._bytes
 
-    def append(self, payload: bytes, rows: int) -> Future[int]:
-        """Queue one record; the future resolves once it is durable (at once in memory mode)."""
+    def append(self, payload: bytes, rows: int, loop: asyncio.AbstractEventLoop | None = None) -> Waiter:
+        """Queue one record; the future resolves once it is durable (at once in memory mode). With
+        `loop` (the caller's running loop) it is an asyncio future of that loop."""
         record = frame(payload)
         with self._cond:
             if self._closing:
@@ -127,10 +135,10 @@ class Spool:
                 raise SpoolFull("full")
             self._bytes += len(record)
             self._rows += rows
-            future: Future[int] = Future()
+            future: Waiter = Future() if loop is None else loop.create_future()
             if self._dir is None:
                 self._write_memory(record, rows)
-                _resolve(future, -1)
+                future.set_result(-1)
             else:
                 self._waiting.append((record, rows, future))
             self._cond.notify_all()
@@ -218,21 +226,20 @@ class Spool:
                 self._cond.wait(self._wait_s())
             batch, self._waiting = self._waiting, []
             closing = self._closing
-        self._commit(batch)
+        outcomes = self._commit(batch)
         with self._cond:
             if self._seal_due() or any(not record for record, _, _ in batch):
                 self._seal_locked()
                 self._cond.notify_all()
-            for record, _, future in batch:
-                if not record:
-                    _resolve(future, self._next_seq - 1)
+            outcomes += [(future, self._next_seq - 1) for record, _, future in batch if not record]
+        _settle(outcomes)
         return closing and not batch
 
-    def _commit(self, batch: list[tuple[bytes, int, Future[int]]]) -> None:
-        """Write every waiting record with one write and one fsync; resolve or fail their futures."""
+    def _commit(self, batch: list[tuple[bytes, int, Waiter]]) -> list[tuple[Waiter, int | BaseException]]:
+        """Write every waiting record with one write and one fsync; the outcome for each record's waiter."""
         data = b"".join(record for record, _, _ in batch)
         if not data:
-            return
+            return []
         segment = self._open or self._new_segment()
         assert segment.file is not None
         try:
@@ -242,16 +249,14 @@ class Spool:
             self.commits += 1
         except OSError as exc:
             log.error("spool write failed", extra={"error": type(exc).__name__, "records": len(batch)})
-            self._undo(segment, batch)
-            return
+            return self._undo(segment, batch)
         with self._cond:
             segment.size += len(data)
             segment.rows += sum(rows for _, rows, _ in batch)
-        for record, _, future in batch:
-            if record:
-                _resolve(future, segment.seq)
+        return [(future, segment.seq) for record, _, future in batch if record]
 
-    def _undo(self, segment: _Open, batch: list[tuple[bytes, int, Future[int]]]) -> None:
+    def _undo(self, segment: _Open, batch: list[tuple[bytes, int, Waiter]]
+              ) -> list[tuple[Waiter, int | BaseException]]:
         assert segment.file is not None
         try:
             segment.file.truncate(segment.size)
@@ -259,12 +264,11 @@ class Spool:
         except OSError:
             pass
         with self._cond:
-            for record, rows, future in batch:
+            for record, rows, _ in batch:
                 if record:
                     self._bytes -= len(record)
                     self._rows -= rows
-                    if not future.done():
-                        future.set_exception(SpoolFull("spool write failed"))
+        return [(future, SpoolFull("spool write failed")) for record, _, future in batch if record]
 
     def _new_segment(self) -> _Open:
         assert self._dir is not None
@@ -335,11 +339,32 @@ class Spool:
         self.recovered = (len(self._sealed), self._rows)
 
 
-def _resolve(future: Future[int], value: int) -> None:
-    """Resolve a caller's future; one whose caller gave up (a cancelled request) is simply skipped."""
-    with contextlib.suppress(InvalidStateError):  # also if cancelled between the check and the call
+def _settle(outcomes: list[tuple[Waiter, int | BaseException]]) -> None:
+    """Resolve or fail the callers' waiters from the spool thread: concurrent futures here, asyncio ones
+    in one callback per loop. A waiter whose caller gave up (a cancelled request) is skipped."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Waiter, int | BaseException]]] = {}
+    for future, outcome in outcomes:
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append((future, outcome))
+        else:
+            _set(future, outcome)
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle_here, items)
+
+
+def _settle_here(outcomes: list[tuple[Waiter, int | BaseException]]) -> None:
+    for future, outcome in outcomes:
+        _set(future, outcome)
+
+
+def _set(future: Waiter, outcome: int | BaseException) -> None:
+    with contextlib.suppress(InvalidStateError, asyncio.InvalidStateError):  # cancelled meanwhile
         if not future.done():
-            future.set_result(value)
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -11,6 +11,7 @@ spool keeps accepting until its cap); the segment is removed only once every tab
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import threading
@@ -26,7 +27,7 @@ from . import receipts
 from .event import Reason
 from .metrics import Metrics
 from .row import COLUMNS
-from .spool import Segment, Spool, SpoolFull, records
+from .spool import Segment, Spool, SpoolFull, Waiter, records
 from .store import Store
 
 log = logging.getLogger("collector.writer")
@@ -99,17 +100,19 @@ class Writer:
         return self._spool.rows
 
     def enqueue(self, rows: Sequence[tuple[str, list[Any]]],
-                dropped: Iterable[tuple[tuple[str, Reason], int]] = ()) -> Future[int]:
-        """Append (table, row) pairs and drop counts to the spool; the future resolves once they are
-        durable. Raise Overloaded when the spool has no room. Never blocks on disk or ClickHouse."""
+                dropped: Iterable[tuple[tuple[str, Reason], int]] = (),
+                loop: asyncio.AbstractEventLoop | None = None) -> Waiter:
+        """Append (table, row) pairs and drop counts to the spool; the future (an asyncio one of `loop`
+        if given) resolves once they are durable. Raise Overloaded when the spool has no room. Never
+        blocks on disk or ClickHouse."""
         day = dt.datetime.fromtimestamp(self._clock(), dt.UTC).date().isoformat()
         payload, lines = encode(rows, dropped, day, self._drop_retention)
         if not lines:
-            done: Future[int] = Future()
+            done: Waiter = Future() if loop is None else loop.create_future()
             done.set_result(-1)
             return done
         try:
-            return self._spool.append(payload, lines)
+            return self._spool.append(payload, lines, loop)
         except SpoolFull as exc:
             raise Overloaded(str(exc)) from None
 
