@@ -93,7 +93,7 @@ def accept(collector: Collector, items: list[Any], info: RequestInfo,
     now_ms = int(collector.clock() * 1000)
     window = (collector.settings.ts_past_window_s * 1000, collector.settings.ts_future_window_s * 1000)
     events = edge.build(items, collector.validate, info, now_ms, window)
-    if collector.limits is not None:
+    if collector.limits is not None and collector.limits.active:
         collector.limits.take(Counter(event.site for event in events))
     metrics = collector.metrics
     metrics.inc("collector_events_received_total", len(events))
@@ -216,19 +216,19 @@ class Ingest:
         collector = self.collector
         headers = headers_of(scope["headers"])
         origin = headers.get("origin", "")
-        cors = origin != "" and cors_allowed(collector, origin)
+        items = None
         try:
             refuse_early(collector, headers)
             edge.check_content_type(headers.get("content-type", ""))
             body = await self.deadlines.read(receive, headers.get("content-length"))
             items = edge.decode(edge.inflate(body, headers.get("content-encoding", "")))
-            cors = origin != "" and cors_allowed(collector, origin, items)
             client = scope.get("client")
             result = await accept_durably(collector, items, request_info(headers, client[0] if client else ""))
         except ClientError as exc:
             collector.metrics.inc("collector_requests_rejected_total", error=exc.error)
-            extra = _cors_headers(origin) if cors else []
+            extra = _cors_headers(origin) if origin and cors_allowed(collector, origin, items) else []
             if exc.retry_after_s is not None:
                 extra.append((b"retry-after", b"%d" % exc.retry_after_s))
             return exc.status, orjson.dumps(exc.body()), extra
+        cors = origin != "" and cors_allowed(collector, origin, items)
         return 202, orjson.dumps(result), _cors_headers(origin) if cors else []

@@ -44,6 +44,11 @@ class SiteLimits:
                 size = float(burst or math.ceil(2 * rate))
                 self._buckets[site] = _Bucket(rate, size, size, now)
 
+    @property
+    def active(self) -> bool:
+        """Some site (or the unknown-site bucket) has a rate limit."""
+        return bool(self._buckets)
+
     def take(self, counts: Mapping[str, int]) -> None:
         """Spend `counts` events per site, all or nothing; raise a 429 naming when to come back."""
         now = self._clock()

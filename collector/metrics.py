@@ -12,7 +12,7 @@ class Metrics:
         self.gauges: dict[str, Callable[[], float]] = {}
 
     def inc(self, name: str, value: int = 1, **labels: str) -> None:
-        self.counters[(name, tuple(sorted(labels.items())))] += value
+        self.counters[(name, tuple(sorted(labels.items())) if labels else ())] += value
 
     def get(self, name: str, **labels: str) -> int:
         return self.counters[(name, tuple(sorted(labels.items())))]

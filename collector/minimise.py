@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import parse_qsl, urlsplit
 
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 _MAX_PARAM_VALUE = 200
 
 
+@functools.lru_cache(maxsize=4096)  # Origin headers repeat; the cache is bounded, whatever clients send
 def host_of(url: str) -> str:
     """Lower-case host of a URL ("?" when it cannot be parsed), e.g. of an Origin or Referer header."""
     try:

@@ -28,6 +28,7 @@ import threading
 import time
 import zlib
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,9 @@ class Segment:
     size: int
     path: Path | None = None
     data: bytes = b""
+    # The records' rows as one block per table, kept in memory by the process that wrote them (the
+    # writer inserts these without parsing a line); None for a segment replayed from disk.
+    blocks: dict[str, bytes] | None = None
 
     def read(self) -> bytes:
         return self.path.read_bytes() if self.path is not None else self.data
@@ -68,8 +72,16 @@ class _Open:
     opened_at: float
     file: BinaryIO | None = None
     chunks: list[bytes] = field(default_factory=list)
+    parts: dict[str, list[bytes]] | None = field(default_factory=dict)  # None once a record came without
     rows: int = 0
     size: int = 0
+
+    def add_parts(self, parts: Mapping[str, bytes] | None) -> None:
+        if parts is None or self.parts is None:
+            self.parts = None
+            return
+        for table, block in parts.items():
+            self.parts.setdefault(table, []).append(block)
 
 
 def frame(payload: bytes) -> bytes:
@@ -95,8 +107,13 @@ class Spool:
         self._dir = directory
         self._max_bytes, self._max_rows, self._max_waiting = max_bytes, max_rows, max_waiting
         self._seal_rows, self._seal_interval_s = seal_rows, seal_interval_s
-        self._cond = threading.Condition()
-        self._waiting: list[tuple[bytes, int, Waiter]] = []  # (record, rows, waiter); empty record: seal
+        # One lock, two conditions: `_cond` for sealed segments and removals (the writer, flushes),
+        # `_work` for the spool thread; a request wakes the spool thread only when it has to.
+        lock = threading.RLock()
+        self._cond = threading.Condition(lock)
+        self._work = threading.Condition(lock)
+        # (record, rows, waiter, per-table blocks); an empty record asks for a seal
+        self._waiting: list[tuple[bytes, int, Waiter, Mapping[str, bytes] | None]] = []
         self._sealed: deque[Segment] = deque()
         self._open: _Open | None = None
         self._bytes = self._rows = 0
@@ -123,9 +140,11 @@ class Spool:
     def size_bytes(self) -> int:
         return self._bytes
 
-    def append(self, payload: bytes, rows: int, loop: asyncio.AbstractEventLoop | None = None) -> Waiter:
+    def append(self, payload: bytes, rows: int, loop: asyncio.AbstractEventLoop | None = None,
+               parts: Mapping[str, bytes] | None = None) -> Waiter:
         """Queue one record; the future resolves once it is durable (at once in memory mode). With
-        `loop` (the caller's running loop) it is an asyncio future of that loop."""
+        `loop` (the caller's running loop) it is an asyncio future of that loop. `parts`, the same rows
+        as one block per table, lets the writer insert the segment without parsing it."""
         record = frame(payload)
         with self._cond:
             if self._closing:
@@ -137,11 +156,14 @@ class Spool:
             self._rows += rows
             future: Waiter = Future() if loop is None else loop.create_future()
             if self._dir is None:
-                self._write_memory(record, rows)
+                if self._open is None:
+                    self._work.notify()  # a new open segment: the thread seals it when it is due
+                self._write_memory(record, rows, parts)
                 future.set_result(-1)
             else:
-                self._waiting.append((record, rows, future))
-            self._cond.notify_all()
+                self._waiting.append((record, rows, future, parts))
+                if len(self._waiting) == 1:
+                    self._work.notify()  # the first record of the next group commit
             return future
 
     def seal(self) -> int:
@@ -151,8 +173,8 @@ class Spool:
                 self._seal_locked()
                 return self._next_seq - 1
             future: Future[int] = Future()
-            self._waiting.append((b"", 0, future))
-            self._cond.notify_all()
+            self._waiting.append((b"", 0, future, None))
+            self._work.notify()
         return future.result(timeout=60)
 
     def oldest(self, timeout_s: float | None = None) -> Segment | None:
@@ -202,6 +224,7 @@ class Spool:
         with self._cond:
             self._closing = True
             self._cond.notify_all()
+            self._work.notify()
         if self._thread.is_alive():
             self._thread.join()
         with self._cond:
@@ -223,21 +246,22 @@ class Spool:
         """One group commit (and seal); True once closing and nothing is left."""
         with self._cond:
             while not self._waiting and not self._closing and not self._seal_due():
-                self._cond.wait(self._wait_s())
+                self._work.wait(self._wait_s())
             batch, self._waiting = self._waiting, []
             closing = self._closing
         outcomes = self._commit(batch)
         with self._cond:
-            if self._seal_due() or any(not record for record, _, _ in batch):
+            if self._seal_due() or any(not record for record, _, _, _ in batch):
                 self._seal_locked()
                 self._cond.notify_all()
-            outcomes += [(future, self._next_seq - 1) for record, _, future in batch if not record]
+            outcomes += [(future, self._next_seq - 1) for record, _, future, _ in batch if not record]
         _settle(outcomes)
         return closing and not batch
 
-    def _commit(self, batch: list[tuple[bytes, int, Waiter]]) -> list[tuple[Waiter, int | BaseException]]:
+    def _commit(self, batch: list[tuple[bytes, int, Waiter, Mapping[str, bytes] | None]]
+                ) -> list[tuple[Waiter, int | BaseException]]:
         """Write every waiting record with one write and one fsync; the outcome for each record's waiter."""
-        data = b"".join(record for record, _, _ in batch)
+        data = b"".join(record for record, _, _, _ in batch)
         if not data:
             return []
         segment = self._open or self._new_segment()
@@ -252,10 +276,13 @@ class Spool:
             return self._undo(segment, batch)
         with self._cond:
             segment.size += len(data)
-            segment.rows += sum(rows for _, rows, _ in batch)
-        return [(future, segment.seq) for record, _, future in batch if record]
+            segment.rows += sum(rows for _, rows, _, _ in batch)
+            for record, _, _, parts in batch:
+                if record:
+                    segment.add_parts(parts)
+        return [(future, segment.seq) for record, _, future, _ in batch if record]
 
-    def _undo(self, segment: _Open, batch: list[tuple[bytes, int, Waiter]]
+    def _undo(self, segment: _Open, batch: list[tuple[bytes, int, Waiter, Mapping[str, bytes] | None]]
               ) -> list[tuple[Waiter, int | BaseException]]:
         assert segment.file is not None
         try:
@@ -264,11 +291,11 @@ class Spool:
         except OSError:
             pass
         with self._cond:
-            for record, rows, _ in batch:
+            for record, rows, _, _ in batch:
                 if record:
                     self._bytes -= len(record)
                     self._rows -= rows
-        return [(future, SpoolFull("spool write failed")) for record, _, future in batch if record]
+        return [(future, SpoolFull("spool write failed")) for record, _, future, _ in batch if record]
 
     def _new_segment(self) -> _Open:
         assert self._dir is not None
@@ -283,11 +310,12 @@ class Spool:
 
     # -- shared helpers (hold self._cond) --
 
-    def _write_memory(self, record: bytes, rows: int) -> None:
+    def _write_memory(self, record: bytes, rows: int, parts: Mapping[str, bytes] | None) -> None:
         if self._open is None:
             self._open = _Open(self._next_seq, f"{self._next_seq:016d}-{self._epoch}", time.monotonic())
             self._next_seq += 1
         self._open.chunks.append(record)
+        self._open.add_parts(parts)
         self._open.rows += rows
         self._open.size += len(record)
         if self._open.rows >= self._seal_rows:
@@ -314,7 +342,8 @@ class Spool:
                 path.unlink(missing_ok=True)
                 return
         if o.rows:
-            self._sealed.append(Segment(o.seq, o.name, o.rows, o.size, path, b"".join(o.chunks)))
+            blocks = None if o.parts is None else {table: b"\n".join(chunks) for table, chunks in o.parts.items()}
+            self._sealed.append(Segment(o.seq, o.name, o.rows, o.size, path, b"".join(o.chunks), blocks))
             self._cond.notify_all()
 
     def _recover(self, directory: Path) -> None:

@@ -47,31 +47,39 @@ class Overloaded(Exception):
 
 
 def encode(rows: Sequence[tuple[str, list[Any]]], drops: Iterable[tuple[tuple[str, Reason], int]],
-           day: str, drop_retention: Callable[[str], int]) -> tuple[bytes, int]:
-    """One spool record: a `table<TAB>JSON row` line per row and per drop count; (payload, lines)."""
-    lines = [table.encode() + b"\t" + orjson.dumps(row) for table, row in rows]
-    lines += [DROPS.encode() + b"\t" + orjson.dumps([site, day, reason.value, n, drop_retention(site)])
-              for (site, reason), n in drops]
-    return b"".join(line + b"\n" for line in lines), len(lines)
+           day: str, drop_retention: Callable[[str], int]) -> tuple[bytes, int, dict[str, bytes]]:
+    """One spool record: a `table<TAB>JSON row` line per row and per drop count; (payload, lines, the
+    same rows as one JSONCompactEachRow block per table)."""
+    by_table: dict[str, list[bytes]] = {}
+    for table, row in rows:
+        by_table.setdefault(table, []).append(orjson.dumps(row))
+    drop_lines = [orjson.dumps([site, day, reason.value, n, drop_retention(site)]) for (site, reason), n in drops]
+    if drop_lines:
+        by_table[DROPS] = drop_lines
+    payload = b"".join(table.encode() + b"\t" + line + b"\n" for table, lines in by_table.items() for line in lines)
+    return payload, sum(map(len, by_table.values())), {table: b"\n".join(lines) for table, lines in by_table.items()}
 
 
 def blocks(data: bytes) -> dict[str, bytes]:
-    """A segment's rows as one JSONCompactEachRow block per table; drop counts summed per key, so the
-    block, like the segment, is the same every time it is read."""
+    """A segment's rows read back from its records (a replay), as one block per table."""
     by_table: dict[str, list[bytes]] = {}
-    drops: Counter[tuple[str, str, str, int]] = Counter()
     for payload in records(data)[0]:
         for line in payload.splitlines():
             table, _, row = line.partition(b"\t")
-            if table == DROPS.encode():
-                site, day, reason, n, retention = orjson.loads(row)
-                drops[(site, day, reason, retention)] += n
-            else:
-                by_table.setdefault(table.decode(), []).append(row)
-    out = {table: b"\n".join(lines) for table, lines in by_table.items()}
-    if drops:
-        out[DROPS] = b"\n".join(orjson.dumps([s, d, r, n, ret]) for (s, d, r, ret), n in sorted(drops.items()))
-    return out
+            by_table.setdefault(table.decode(), []).append(row)
+    return sum_drops({table: b"\n".join(lines) for table, lines in by_table.items()})
+
+
+def sum_drops(tables: dict[str, bytes]) -> dict[str, bytes]:
+    """The drop counts summed per (site, day, reason): one row per key, the same every time."""
+    if DROPS not in tables:
+        return tables
+    drops: Counter[tuple[str, str, str, int]] = Counter()
+    for line in tables[DROPS].splitlines():
+        site, day, reason, n, retention = orjson.loads(line)
+        drops[(site, day, reason, retention)] += n
+    block = b"\n".join(orjson.dumps([s, d, r, n, ret]) for (s, d, r, ret), n in sorted(drops.items()))
+    return {**tables, DROPS: block}
 
 
 class Writer:
@@ -83,7 +91,8 @@ class Writer:
         self._drop_retention = drop_retention
         self._clock = clock
         self._retry_max_s = retry_max_s
-        self._stop_by = float("inf")  # monotonic deadline for giving up on a down store at shutdown
+        self._stop_by = float("inf")
+        self._day_cache = (-1, "")  # monotonic deadline for giving up on a down store at shutdown
         self._thread = threading.Thread(target=self._run, name="collector-writer", daemon=True)
         metrics.gauge("collector_buffer_rows", lambda: spool.rows)
         metrics.gauge("collector_spool_bytes", lambda: spool.size_bytes)
@@ -105,16 +114,22 @@ class Writer:
         """Append (table, row) pairs and drop counts to the spool; the future (an asyncio one of `loop`
         if given) resolves once they are durable. Raise Overloaded when the spool has no room. Never
         blocks on disk or ClickHouse."""
-        day = dt.datetime.fromtimestamp(self._clock(), dt.UTC).date().isoformat()
-        payload, lines = encode(rows, dropped, day, self._drop_retention)
+        payload, lines, parts = encode(rows, dropped, self._day(), self._drop_retention)
         if not lines:
             done: Waiter = Future() if loop is None else loop.create_future()
             done.set_result(-1)
             return done
         try:
-            return self._spool.append(payload, lines, loop)
+            return self._spool.append(payload, lines, loop, parts)
         except SpoolFull as exc:
             raise Overloaded(str(exc)) from None
+
+    def _day(self) -> str:
+        """Today (UTC) as YYYY-MM-DD, formatted once a day."""
+        number = int(self._clock() // 86_400)
+        if number != self._day_cache[0]:
+            self._day_cache = (number, dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + number).isoformat())
+        return self._day_cache[1]
 
     def submit(self, rows: Sequence[tuple[str, list[Any]]],
                dropped: Iterable[tuple[tuple[str, Reason], int]] = ()) -> None:
@@ -158,7 +173,7 @@ class Writer:
 
     def _insert_with_retry(self, segment: Segment) -> str:
         """'stored', 'quarantined' (refused again and again while its tables answer) or 'stopped'."""
-        tables = blocks(segment.read())
+        tables = sum_drops(segment.blocks) if segment.blocks is not None else blocks(segment.read())
         backoff, failures = 0.05, 0
         while True:
             try:
