@@ -27,13 +27,49 @@ _COMMON = frozenset({"site", "type", "url", "referrer", "ts", "event_id", "conse
 
 
 def load_validator(schema_path: Path) -> Callable[[Any], list[Any]]:
-    """Compile the event schema once; the returned callable lists the errors of one instance."""
-    validator = jsonschema_rs.validator_for(orjson.loads(schema_path.read_bytes()))
+    """Compile the event schema once; the returned callable lists the errors of one instance.
+
+    The schema (the one source of truth, for docs and the tracker too) picks each type's fields with
+    `allOf`/`if`/`then` and closes the object with `unevaluatedProperties`, which a validator must
+    track annotations for. So a closed, flat schema is also derived per event type (the common
+    fields plus that type's, `additionalProperties: false`): the same set of valid events, checked
+    in less than half the time. An event it refuses, or of no known type, goes to the full schema,
+    which names the error."""
+    schema = orjson.loads(schema_path.read_bytes())
+    full = jsonschema_rs.validator_for(schema)
+    flat = {kind: jsonschema_rs.validator_for(sub) for kind, sub in flat_schemas(schema).items()}
 
     def errors(instance: Any) -> list[Any]:
-        return [] if validator.is_valid(instance) else list(validator.iter_errors(instance))
+        kind = instance.get("type") if isinstance(instance, dict) else None
+        quick = flat.get(kind) if isinstance(kind, str) else None
+        if quick is not None and quick.is_valid(instance):
+            return []
+        return [] if full.is_valid(instance) else list(full.iter_errors(instance))
 
     return errors
+
+
+def flat_schemas(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{event type: a closed schema for events of that type}, derived from the event schema; raises
+    if the schema takes a shape this derivation does not understand (so the two cannot drift)."""
+    if schema.get("unevaluatedProperties") is not False or set(schema) - {
+            "$schema", "$id", "title", "description", "type", "required", "properties", "allOf",
+            "unevaluatedProperties"}:
+        raise ValueError("event schema: unexpected top-level shape")
+    out = {}
+    for kind in schema["properties"]["type"]["enum"]:
+        properties, required = dict(schema["properties"]), list(schema["required"])
+        for branch in schema["allOf"]:
+            if set(branch) != {"if", "then"} or set(branch["if"]) != {"properties"} or set(
+                    branch["if"]["properties"]) != {"type"} or set(branch["then"]) - {"properties", "required"}:
+                raise ValueError("event schema: an allOf branch is not `if type then fields`")
+            test = branch["if"]["properties"]["type"]
+            if kind == test.get("const") or kind in test.get("enum", ()):
+                properties |= branch["then"].get("properties", {})
+                required += branch["then"].get("required", [])
+        out[kind] = {"$schema": schema["$schema"], "type": "object", "required": required,
+                     "properties": properties | {"type": {"const": kind}}, "additionalProperties": False}
+    return out
 
 
 def check_content_type(content_type: str) -> None:
@@ -123,7 +159,9 @@ def _check_urls(index: int, item: dict[str, Any]) -> None:
         value = item.get(name)
         if value:
             try:
-                urlsplit(value).port  # noqa: B018 (parsing the port is part of the check)
+                parts = urlsplit(value)
+                if ":" in parts.netloc:
+                    parts.port  # noqa: B018 (parsing the port is part of the check)
             except ValueError:
                 raise ClientError(Kind.INVALID, "invalid_event", f"events[{index}].{name}: not a valid URL") from None
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import gzip
 import zlib
 
+import jsonschema_rs
+import orjson
 import pytest
 from conftest import FIREFOX, event
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from collector import request as edge
 
@@ -105,3 +109,53 @@ def test_schema_is_compiled_once() -> None:
     validate = edge.load_validator(edge.SCHEMA_PATH)
     assert validate(event()) == []
     assert validate({"site": "x"})  # errors listed, no exception
+
+
+# -- the per-type flat schemas accept exactly what the full schema accepts --
+
+_SCHEMA = orjson.loads(edge.SCHEMA_PATH.read_bytes())
+_FULL = jsonschema_rs.validator_for(_SCHEMA)
+_FLAT = {kind: jsonschema_rs.validator_for(sub) for kind, sub in edge.flat_schemas(_SCHEMA).items()}
+_FIELDS = sorted({*_SCHEMA["properties"], *(p for b in _SCHEMA["allOf"] for p in b["then"]["properties"]), "ip"})
+# One valid event per type; the strategy below mutates them, so about half the cases are valid.
+_VALID = {
+    "pageview": {}, "session_end": {"engaged_ms": 10}, "engagement": {"engaged_ms": 5, "scroll": 40},
+    "click": {"kind": "heatmap", "x": 0.5, "y": 0.2, "tag": "a"}, "custom": {"name": "signup", "props": {"k": 1}},
+    "form": {"form": "f", "action": "focus", "field": "email"}, "error": {"message": "boom", "source": "cdn.example"},
+    "vital": {"name": "LCP", "value": 1200}, "exposure": {"experiment": "e", "variant": "b"},
+    "consent": {"action": "grant", "categories": ["analytics"], "policy_version": "3"},
+}
+_VALUES = st.sampled_from([
+    "", "x", "test.example", "https://test.example/p", "heatmap", "focus", "grant", "LCP", "a" * 300,
+    "0f8fad5b-d9cb-4980-b8c7-cc4b7a5b2c31", "abcdefghijklmnop", 0, 1, -1, 0.5, 2, 1.0, 86_400_001, True, False,
+    None, [], ["analytics"], {}, {"analytics": True}, {"k": "v"}, {"k": [1]},
+])
+
+
+@st.composite
+def _events(draw: st.DrawFn) -> dict[str, object]:
+    kind = draw(st.sampled_from(sorted(_VALID)))
+    instance: dict[str, object] = {"site": "test.example", "type": kind, "url": "https://test.example/",
+                                   "consent": {}, **_VALID[kind]}
+    for _ in range(draw(st.integers(0, 2))):
+        field = draw(st.sampled_from(_FIELDS))
+        if field != "type" and draw(st.booleans()):
+            instance.pop(field, None)
+        elif field != "type":
+            instance[field] = draw(_VALUES)
+    return instance
+
+
+_EVENTS = _events()
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_EVENTS)
+def test_flat_schema_of_each_type_agrees_with_the_full_schema(instance: dict[str, object]) -> None:
+    assert _FLAT[str(instance["type"])].is_valid(instance) == _FULL.is_valid(instance)
+
+
+def test_flat_schemas_refuse_a_schema_shape_they_do_not_understand() -> None:
+    odd = {**_SCHEMA, "allOf": [*_SCHEMA["allOf"], {"if": {"properties": {"url": {"const": "x"}}}, "then": {}}]}
+    with pytest.raises(ValueError, match="allOf branch"):
+        edge.flat_schemas(odd)
