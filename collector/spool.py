@@ -6,9 +6,9 @@ the rows are on disk. A caller on an event loop gets an asyncio future, and ever
 group commit is resolved by a single callback in its loop (one wake-up per commit, not per request).
 Records go to the open segment file until it holds `seal_rows` rows or is `seal_interval_s` old;
 then it is sealed and never written again. The writer inserts sealed segments, oldest first, and
-removes each once ClickHouse has accepted it. At start-up every segment found is
-sealed (a torn last record, never acknowledged, is cut off) and inserted again: its name is its
-deduplication token, so a segment inserted before a crash is not stored twice.
+removes each once ClickHouse has accepted it. At start-up every segment found is sealed (a torn last
+record, never acknowledged, is cut off) and inserted again: its name is its deduplication token, so a
+segment inserted before a crash is not stored twice. The file format is in segments.py.
 
 Memory mode (no directory): the same segments, held in RAM and acknowledged at once; what is not yet
 inserted is lost if the process dies.
@@ -23,20 +23,17 @@ import contextlib
 import logging
 import os
 import secrets
-import struct
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TypeAlias
+from typing import TypeAlias
+
+from .segments import SUFFIX, OpenSegment, Segment, frame, fsync_dir, recover
 
 log = logging.getLogger("collector.spool")
-FRAME = struct.Struct("<II")  # payload length, crc32 of the payload
-SUFFIX = ".seg"
 
 
 class SpoolFull(Exception):
@@ -45,60 +42,6 @@ class SpoolFull(Exception):
 
 # A caller's handle: a thread's concurrent future, or an asyncio future of the loop that appended.
 Waiter: TypeAlias = "Future[int] | asyncio.Future[int]"
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A sealed, immutable run of records; `name` is unique forever and is the deduplication token."""
-
-    seq: int
-    name: str
-    rows: int
-    size: int
-    path: Path | None = None
-    data: bytes = b""
-    # The records' rows as one block per table, kept in memory by the process that wrote them (the
-    # writer inserts these without parsing a line); None for a segment replayed from disk.
-    blocks: dict[str, bytes] | None = None
-
-    def read(self) -> bytes:
-        return self.path.read_bytes() if self.path is not None else self.data
-
-
-@dataclass(slots=True)
-class _Open:
-    seq: int
-    name: str
-    opened_at: float
-    file: BinaryIO | None = None
-    chunks: list[bytes] = field(default_factory=list)
-    parts: dict[str, list[bytes]] | None = field(default_factory=dict)  # None once a record came without
-    rows: int = 0
-    size: int = 0
-
-    def add_parts(self, parts: Mapping[str, bytes] | None) -> None:
-        if parts is None or self.parts is None:
-            self.parts = None
-            return
-        for table, block in parts.items():
-            self.parts.setdefault(table, []).append(block)
-
-
-def frame(payload: bytes) -> bytes:
-    return FRAME.pack(len(payload), zlib.crc32(payload)) + payload
-
-
-def records(data: bytes) -> tuple[list[bytes], int]:
-    """The payloads of the whole, intact frames at the start of `data`, and how many bytes they span."""
-    out, pos = [], 0
-    while pos + FRAME.size <= len(data):
-        length, crc = FRAME.unpack_from(data, pos)
-        end = pos + FRAME.size + length
-        if end > len(data) or zlib.crc32(data[pos + FRAME.size:end]) != crc:
-            break
-        out.append(data[pos + FRAME.size:end])
-        pos = end
-    return out, pos
 
 
 class Spool:
@@ -115,7 +58,7 @@ class Spool:
         # (record, rows, waiter, per-table blocks); an empty record asks for a seal
         self._waiting: list[tuple[bytes, int, Waiter, Mapping[str, bytes] | None]] = []
         self._sealed: deque[Segment] = deque()
-        self._open: _Open | None = None
+        self._open: OpenSegment | None = None
         self._bytes = self._rows = 0
         self._epoch = secrets.token_hex(6)
         self._next_seq = 0
@@ -282,7 +225,7 @@ class Spool:
                     segment.add_parts(parts)
         return [(future, segment.seq) for record, _, future, _ in batch if record]
 
-    def _undo(self, segment: _Open, batch: list[tuple[bytes, int, Waiter, Mapping[str, bytes] | None]]
+    def _undo(self, segment: OpenSegment, batch: list[tuple[bytes, int, Waiter, Mapping[str, bytes] | None]]
               ) -> list[tuple[Waiter, int | BaseException]]:
         assert segment.file is not None
         try:
@@ -297,22 +240,22 @@ class Spool:
                     self._rows -= rows
         return [(future, SpoolFull("spool write failed")) for record, _, future, _ in batch if record]
 
-    def _new_segment(self) -> _Open:
+    def _new_segment(self) -> OpenSegment:
         assert self._dir is not None
         with self._cond:
             seq = self._next_seq
             self._next_seq += 1
         name = f"{seq:016d}-{self._epoch}"
         file = open(self._dir / (name + SUFFIX), "ab", buffering=0)  # noqa: SIM115 (closed on seal)
-        _fsync_dir(self._dir)
-        self._open = _Open(seq, name, time.monotonic(), file=file)
+        fsync_dir(self._dir)
+        self._open = OpenSegment(seq, name, time.monotonic(), file=file)
         return self._open
 
     # -- shared helpers (hold self._cond) --
 
     def _write_memory(self, record: bytes, rows: int, parts: Mapping[str, bytes] | None) -> None:
         if self._open is None:
-            self._open = _Open(self._next_seq, f"{self._next_seq:016d}-{self._epoch}", time.monotonic())
+            self._open = OpenSegment(self._next_seq, f"{self._next_seq:016d}-{self._epoch}", time.monotonic())
             self._next_seq += 1
         self._open.chunks.append(record)
         self._open.add_parts(parts)
@@ -347,24 +290,12 @@ class Spool:
             self._cond.notify_all()
 
     def _recover(self, directory: Path) -> None:
-        """Seal every segment left by an earlier process, cutting off a torn last record."""
-        for path in sorted(directory.glob("*" + SUFFIX)):
-            data = path.read_bytes()
-            payloads, valid = records(data)
-            if valid < len(data):
-                with open(path, "r+b") as f:
-                    f.truncate(valid)
-                    os.fsync(f.fileno())
-                log.warning("spool: cut a torn record", extra={"segment": path.name, "bytes": len(data) - valid})
-            rows = sum(p.count(b"\n") for p in payloads)
-            if not rows:
-                path.unlink()
-                continue
-            seq = int(path.name.split("-", 1)[0])
-            self._sealed.append(Segment(seq, path.name[: -len(SUFFIX)], rows, valid, path))
-            self._bytes += valid
-            self._rows += rows
-            self._next_seq = seq + 1
+        """Seal every segment left by an earlier process (a torn last record is cut off)."""
+        for segment in recover(directory):
+            self._sealed.append(segment)
+            self._bytes += segment.size
+            self._rows += segment.rows
+            self._next_seq = segment.seq + 1
         self.recovered = (len(self._sealed), self._rows)
 
 
@@ -394,11 +325,3 @@ def _set(future: Waiter, outcome: int | BaseException) -> None:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -27,7 +27,8 @@ from . import receipts
 from .event import Reason
 from .metrics import Metrics
 from .row import COLUMNS
-from .spool import Segment, Spool, SpoolFull, Waiter, records
+from .segments import Segment, records
+from .spool import Spool, SpoolFull, Waiter
 from .store import Store
 
 log = logging.getLogger("collector.writer")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.spool import SUFFIX, Spool, SpoolFull, frame, records
+from collector.segments import SUFFIX, frame, records
+from collector.spool import Spool, SpoolFull
 
 
 def spool(directory: Path | None, **kw: object) -> Spool:

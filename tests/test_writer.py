@@ -14,7 +14,8 @@ from collector import pipeline
 from collector import request as edge
 from collector.event import Reason, RequestInfo
 from collector.metrics import Metrics
-from collector.spool import SUFFIX, Spool
+from collector.segments import SUFFIX
+from collector.spool import Spool
 from collector.store import Store
 from collector.writer import DROPS, Writer, blocks, encode, sum_drops
 
@@ -77,7 +78,7 @@ def test_replayed_segment_is_stored_once_in_raw_table_and_rollups(api: Api, stor
 
 
 def test_blocks_are_deterministic_and_drop_counts_summed() -> None:
-    from collector.spool import frame
+    from collector.segments import frame
 
     a = encode([("analytics.events", [1, "x"])], [(("s", Reason.BOT), 2)], "2026-01-01", lambda s: 30)[0]
     b = encode([], [(("s", Reason.BOT), 5), (("", Reason.UNKNOWN_SITE), 1)], "2026-01-01", lambda s: 30)[0]
