@@ -58,45 +58,58 @@ def storage(rows: int = 1_000_000) -> dict[str, Any]:
 
 SITE, DAYS = "bench.example", 30
 _DAYS = f"site = '{SITE}' AND day >= today() - {DAYS}"
+# The dashboard rollups keep uniqCombined64(12) sketches; the raw side uses the same estimator, so both
+# sides compute the same numbers (HyperLogLog registers merged per day equal those of one pass).
+_MERGE = "uniqCombined64Merge(12)(visitors)"
+_UNIQ = "uniqCombined64(12)(visitor_id)"
 
 
-def _top(table: str, key: str, extra: str = "") -> str:
-    """Top 10 by views; the uniq sketches are merged for those 10 only, not for every group."""
-    top = f"SELECT {key} FROM analytics.{table} WHERE {_DAYS} {extra} GROUP BY {key} ORDER BY sum(views) DESC, {key} LIMIT 10"
-    return (f"SELECT {key}, sum(views) AS v, uniqCombined64Merge(visitors) FROM analytics.{table} WHERE {_DAYS} "
-            f"AND {key} IN ({top}) GROUP BY {key} ORDER BY v DESC, {key}")
+def _top(table: str, key: str) -> str:
+    """Top 10 by views. Sketches are merged for those 10 keys only, and the table is ordered by key before
+    day, so the second pass reads little but those keys' sketches (the first reads keys and views)."""
+    top = f"SELECT {key} FROM analytics.{table} WHERE {_DAYS} GROUP BY {key} ORDER BY sum(views) DESC, {key} LIMIT 10"
+    return (f"SELECT toString({key}) AS key, sum(views) AS views, {_MERGE} AS visitors FROM analytics.{table} "
+            f"WHERE {_DAYS} AND {key} IN ({top}) GROUP BY {key}")
 
 
-# Each number from the narrowest rollup that holds it: views from pages_daily (a plain sum), visitors
-# from tiers_daily (two sketches per day), top lists from pages_daily / sources_daily.
-ROLLUP = {
-    "totals": f"SELECT (SELECT sum(views) FROM analytics.pages_daily WHERE {_DAYS}), "
-              f"(SELECT uniqCombined64Merge(visitors) FROM analytics.tiers_daily WHERE {_DAYS})",
-    "timeseries views": f"SELECT day, sum(views) FROM analytics.pages_daily WHERE {_DAYS} GROUP BY day ORDER BY day",
-    "timeseries visitors": f"SELECT day, uniqCombined64Merge(visitors) FROM analytics.tiers_daily WHERE {_DAYS} "
-                           f"GROUP BY day ORDER BY day",
-    "top pages": _top("pages_daily", "path"),
-    "sources": _top("sources_daily", "referrer_host"),
+# The dashboard as (key, views, visitors) rows per part: each day of the range plus the 30-day total (key ''),
+# the top 10 pages and the top 10 sources, each from the narrowest rollup that holds it.
+ROLLUP_PARTS = {
+    "days": f"SELECT if(grouping(day) = 1, '', toString(day)) AS key, sum(views) AS views, {_MERGE} AS visitors "
+            f"FROM analytics.site_daily WHERE {_DAYS} GROUP BY ROLLUP(day)",
+    "pages": _top("top_pages_daily", "path"),
+    "sources": _top("top_sources_daily", "referrer_host"),
 }
 _RAW_WHERE = f"site = '{SITE}' AND toDate(ts) >= today() - {DAYS}"
 # The same numbers from the raw table, with the same definitions as the rollups' views.
-RAW = {
-    "totals": f"SELECT countIf(type = 'pageview'), uniqCombined64(visitor_id) FROM analytics.events WHERE {_RAW_WHERE}",
-    "timeseries": f"SELECT toDate(ts) AS day, countIf(type = 'pageview'), uniqCombined64(visitor_id) FROM analytics.events "
-                  f"WHERE {_RAW_WHERE} GROUP BY day ORDER BY day",
-    "top pages": f"SELECT path, countIf(type = 'pageview') AS v, uniqCombined64(visitor_id) FROM analytics.events "
-                 f"WHERE {_RAW_WHERE} AND type IN ('pageview', 'engagement') GROUP BY path ORDER BY v DESC, path LIMIT 10",
-    "sources": f"SELECT referrer_host, count() AS v, uniqCombined64(visitor_id) FROM analytics.events "
+RAW_PARTS = {
+    "days": f"WITH toDate(ts) AS day SELECT if(grouping(day) = 1, '', toString(day)) AS key, "
+            f"countIf(type = 'pageview') AS views, {_UNIQ} AS visitors FROM analytics.events WHERE {_RAW_WHERE} "
+            f"GROUP BY ROLLUP(day)",
+    "pages": f"SELECT path AS key, countIf(type = 'pageview') AS views, {_UNIQ} AS visitors FROM analytics.events "
+             f"WHERE {_RAW_WHERE} AND type IN ('pageview', 'engagement') GROUP BY path ORDER BY views DESC, path LIMIT 10",
+    "sources": f"SELECT toString(referrer_host) AS key, count() AS views, {_UNIQ} AS visitors FROM analytics.events "
                f"WHERE {_RAW_WHERE} AND type = 'pageview' AND referrer_path = '' GROUP BY referrer_host "
-               f"ORDER BY v DESC, referrer_host LIMIT 10",
+               f"ORDER BY views DESC, referrer_host LIMIT 10",
 }
 
 
-def _dashboard(store: Store, queries: dict[str, str]) -> tuple[float, list[Any]]:
-    """Seconds for the whole dashboard (its queries one after another) and the answers."""
+def dashboard_sql(parts: dict[str, str]) -> str:
+    """The whole dashboard in one query: one round trip, and the engine runs the parts side by side
+    (each query has a fixed cost of a few ms in the embedded engine, the size of a rollup part's work)."""
+    union = " UNION ALL ".join(f"SELECT '{name}' AS part, key, views, visitors FROM ({sql})"
+                               for name, sql in parts.items())
+    return f"SELECT * FROM ({union}) ORDER BY part, if(part = 'days', key, ''), views DESC, key"
+
+
+ROLLUP, RAW = dashboard_sql(ROLLUP_PARTS), dashboard_sql(RAW_PARTS)
+
+
+def _dashboard(store: Store, sql: str) -> tuple[float, list[Any]]:
+    """Seconds for the whole dashboard and its rows."""
     start = time.perf_counter()
-    answers = [store.query(sql) for sql in queries.values()]
-    return time.perf_counter() - start, answers
+    rows = store.query(sql)
+    return time.perf_counter() - start, rows
 
 
 def query(rows: int = 10_000_000) -> dict[str, Any]:
@@ -105,15 +118,15 @@ def query(rows: int = 10_000_000) -> dict[str, Any]:
         migrate(store)
         fill_s = _fill(store, rows)
         # A month-old store has merged its parts; merge now so runs compare steady states.
-        for table in ("events", "pages_daily", "sources_daily", "tiers_daily"):
+        for table in ("events", "site_daily", "top_pages_daily", "top_sources_daily"):
             store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
         _dashboard(store, ROLLUP), _dashboard(store, RAW)  # first runs load marks and caches
         rollup = [_dashboard(store, ROLLUP) for _ in range(QUERY_RUNS)]
         raw = [_dashboard(store, RAW) for _ in range(QUERY_RUNS)]
-        same_views = rollup[0][1][0][0] == raw[0][1][0][0]  # totals: views and visitors agree
+        same = rollup[0][1] == raw[0][1]  # every row: totals, days, top pages and sources, views and visitors
         store.close()
     return {"rows": rows, "fill_s": fill_s, "rollup_ms": statistics.median(t for t, _ in rollup) * 1000,
-            "raw_ms": statistics.median(t for t, _ in raw) * 1000, "same_views": same_views}
+            "raw_ms": statistics.median(t for t, _ in raw) * 1000, "same_answers": same}
 
 
 def run_part(part: str, rows: int) -> dict[str, Any]:
@@ -141,9 +154,10 @@ def query_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
     speedup = r["raw_ms"] / r["rollup_ms"]
     return [
         Row(f"Query: 30-day dashboard from rollups ({r['rows'] / 1e6:.0f}M raw events)", f"{r['rollup_ms']:.1f} ms",
-            f"totals, time series, top pages, sources; median of {QUERY_RUNS}; target <= 50 ms", r["rollup_ms"] <= 50),
+            f"totals, time series, top pages, sources in one query; median of {QUERY_RUNS}; target <= 50 ms",
+            r["rollup_ms"] <= 50),
         Row("Query: same dashboard from raw events", f"{r['raw_ms']:.1f} ms",
-            f"speed-up {speedup:.0f}x (target >= 20x); totals agree: {r['same_views']}", speedup >= 20),
+            f"speed-up {speedup:.0f}x (target >= 20x); all answers agree: {r['same_answers']}", speedup >= 20),
     ], r
 
 

@@ -34,7 +34,7 @@ def test_no_column_can_hold_personal_data(store) -> None:
 def test_every_table_has_a_ttl_with_a_reason(store) -> None:
     tables = _tables(store)
     assert {"events", "pages_daily", "pages_hourly", "sources_daily", "geo_daily", "technology_daily",
-            "events_daily", "dropped_daily"} <= {name for name, _ in tables}
+            "events_daily", "dropped_daily", "site_daily", "top_pages_daily", "top_sources_daily"} <= {name for name, _ in tables}
     for name, create in tables:
         assert " TTL " in create, f"{name} has no TTL"
     for _, name, sql in migration_files():
@@ -64,7 +64,10 @@ def test_rollup_views_equal_raw_counts(api) -> None:
     raw = dict(api.rows("SELECT path, count() FROM analytics.events WHERE type = 'pageview' GROUP BY path"))
     daily = dict(api.rows("SELECT path, sum(views) FROM analytics.pages_daily GROUP BY path"))
     hourly = dict(api.rows("SELECT path, sum(views) FROM analytics.pages_hourly GROUP BY path"))
-    assert raw == daily == hourly == {"/": 3, "/a": 2, "/b": 1}
+    top = dict(api.rows("SELECT path, sum(views) FROM analytics.top_pages_daily GROUP BY path"))
+    assert raw == daily == hourly == top == {"/": 3, "/a": 2, "/b": 1}
+    assert api.rows("SELECT sum(views) FROM analytics.site_daily") == [(6,)]
+    assert api.rows("SELECT sum(views) FROM analytics.top_sources_daily") == [(6,)]
     assert api.rows("SELECT sum(views) FROM analytics.geo_daily") == [(6,)]
     assert api.rows("SELECT sum(views) FROM analytics.technology_daily") == [(6,)]
     assert api.rows("SELECT sum(views) FROM analytics.sources_daily") == [(6,)]
@@ -82,6 +85,12 @@ def test_visitors_over_several_days_come_from_merged_sketches(make_api, clock) -
     assert [n for _, n in daily] == [5, 5]
     merged = api.rows("SELECT uniqCombined64Merge(visitors) FROM analytics.pages_daily")[0][0]
     assert merged == 5 < sum(n for _, n in daily)
+    # The dashboard's compact sketches give the same answers.
+    site = api.rows("SELECT day, uniqCombined64Merge(12)(visitors) FROM analytics.site_daily GROUP BY day ORDER BY day")
+    assert [n for _, n in site] == [5, 5]
+    assert api.rows("SELECT uniqCombined64Merge(12)(visitors) FROM analytics.site_daily") == [(5,)]
+    assert api.rows("SELECT uniqCombined64Merge(12)(visitors) FROM analytics.top_pages_daily") == [(5,)]
+    assert api.rows("SELECT uniqCombined64Merge(12)(visitors) FROM analytics.top_sources_daily") == [(5,)]
 
 
 def test_geo_and_technology_rollups(make_api) -> None:
@@ -102,3 +111,22 @@ def test_raw_rows_expire_by_their_own_retention(api, store, clock) -> None:
     store.command("OPTIMIZE TABLE analytics.events FINAL")
     assert api.rows("SELECT site FROM analytics.events") == [("strict.example",)]
     assert api.rows("SELECT sum(views) FROM analytics.pages_daily") == [(2,)]  # the rollups outlive them
+
+
+def test_dashboard_rollups_are_backfilled_once_from_events_already_stored(api, store) -> None:
+    # A store that held events before the dashboard rollups existed: their backfill migrations fill them
+    # from the raw table, and a backfill that runs again (interrupted before it was recorded) adds nothing.
+    api.send([event(url=f"https://test.example{p}") for p in ["/", "/a", "/"]])
+    backfills = [(v, name, sql) for v, name, sql in migration_files() if name.endswith("_backfill")]
+    assert len(backfills) == 3
+    for table in ("site_daily", "top_pages_daily", "top_sources_daily"):
+        store.command(f"TRUNCATE TABLE analytics.{table}")
+    store.command("ALTER TABLE analytics_meta.migrations DELETE WHERE version IN "
+                  f"({', '.join(str(v) for v, _, _ in backfills)}) SETTINGS mutations_sync = 2")
+    assert sorted(migrate(store)) == sorted(name for _, name, _ in backfills)
+    for _, _, sql in backfills:
+        store.command(sql)
+    assert api.rows("SELECT sum(views) FROM analytics.site_daily") == [(3,)]
+    assert api.rows("SELECT path, sum(views) FROM analytics.top_pages_daily GROUP BY path ORDER BY path") == [
+        ("/", 2), ("/a", 1)]
+    assert api.rows("SELECT sum(views) FROM analytics.top_sources_daily") == [(3,)]
