@@ -19,26 +19,38 @@ def _measure_collector(seconds: float, *, batch: int = 1, connections: int = ser
     with servers.collector(**settings) as server:
         servers.wrk(server, WARMUP_S, batch=batch, site="warm.example", connections=connections)
         servers.wait_drained(server)
+        cpu_before = server.cpu()
         load = servers.wrk(server, seconds, batch=batch, connections=connections)
         drain_s = servers.wait_drained(server)
+        cpu = {group: spent - cpu_before[group] for group, spent in server.cpu().items()}
         rss = server.rss_mb()
         server.stop()
     stored, dropped = servers.landed(server.data_dir)  # type: ignore[arg-type]
     servers.cleanup(server)
     elapsed = load.seconds + drain_s
-    return {"load": load, "drain_s": drain_s, "stored": stored, "dropped": dropped, "rss_mb": rss,
+    return {"load": load, "drain_s": drain_s, "stored": stored, "dropped": dropped, "rss_mb": rss, "cpu_s": cpu,
             "landed_per_s": (stored + dropped) / elapsed, "stored_per_s": stored / elapsed}
 
 
-def _measure_bare(seconds: float) -> servers.Load:
+def _measure_bare(seconds: float) -> tuple[servers.Load, float]:
+    """The load and the server's CPU seconds under it."""
     with servers.bare() as server:
         servers.wrk(server, WARMUP_S)
-        return servers.wrk(server, seconds)
+        before = sum(server.cpu().values())
+        load = servers.wrk(server, seconds)
+        return load, sum(server.cpu().values()) - before
+
+
+def _cpu_detail(requests: int, server_cpu: dict[str, float], load: servers.Load) -> str:
+    """Where a request's CPU went, in microseconds per request (2 cores = 2 s of CPU per second)."""
+    per = {group: spent / requests * 1e6 for group, spent in server_cpu.items()}
+    parts = ", ".join(f"{group} {us:.0f}" for group, us in per.items())
+    return f"server {sum(per.values()):.0f} us ({parts}) + load generator {load.client_cpu_s / requests * 1e6:.0f} us"
 
 
 def single(seconds: float) -> tuple[list[Row], dict[str, Any]]:
     """Bare Starlette and the collector under the same closed-loop load, then the collector at half rate."""
-    ceiling = _measure_bare(seconds)
+    ceiling, bare_cpu_s = _measure_bare(seconds)
     c = _measure_collector(seconds)
     load: servers.Load = c["load"]
     ratio = c["landed_per_s"] / ceiling.rps
@@ -59,21 +71,30 @@ def single(seconds: float) -> tuple[list[Row], dict[str, Any]]:
         Row("HTTP single: collector, landed", f"{c['landed_per_s']:,.0f} events/s",
             f"{c['stored']:,} rows + {c['dropped']:,} counted drops (bots) in ClickHouse; drain {c['drain_s']:.1f} s"),
         Row("HTTP single: landed / ceiling", f"{ratio:.2f}", "target >= 0.85", ratio >= 0.85),
+        Row("HTTP single: CPU per request", f"{sum(c['cpu_s'].values()) / load.requests * 1e6:,.0f} us",
+            f"collector: {_cpu_detail(load.requests, c['cpu_s'], load)}; bare: server "
+            f"{bare_cpu_s / ceiling.requests * 1e6:.0f} us + load generator "
+            f"{ceiling.client_cpu_s / ceiling.requests * 1e6:.0f} us"),
         Row("HTTP single: p99 at half rate", f"{half.p99_ms:.1f} ms",
             f"{half.rps:,.0f} req/s offered Poisson, p50 {half.p50_ms:.1f} ms; target <= 10 ms", half.p99_ms <= 10),
     ]
     return rows, {"ceiling_rps": ceiling.rps, "collector_rps": load.rps, "landed_per_s": c["landed_per_s"],
                   "ratio": ratio, "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "half_rate_rps": half.rps,
-                  "half_rate_p99_ms": half.p99_ms}
+                  "half_rate_p99_ms": half.p99_ms, "cpu_s": c["cpu_s"], "bare_cpu_s": bare_cpu_s,
+                  "client_cpu_s": load.client_cpu_s, "bare_client_cpu_s": ceiling.client_cpu_s}
 
 
 def batched(seconds: float) -> tuple[list[Row], dict[str, Any]]:
     c = _measure_collector(seconds, batch=50, connections=16)
     load: servers.Load = c["load"]
+    events = load.requests * 50
+    per_event = {group: spent / events * 1e6 for group, spent in c["cpu_s"].items()}
     rows = [Row("HTTP batched (50/request): landed", f"{c['landed_per_s']:,.0f} events/s",
                 f"{load.rps:,.0f} req/s, p99 {load.p99_ms:.1f} ms, {load.errors} errors; target >= 40,000",
-                c["landed_per_s"] >= 40_000)]
-    return rows, {"landed_per_s": c["landed_per_s"], "rps": load.rps, "p99_ms": load.p99_ms}
+                c["landed_per_s"] >= 40_000),
+            Row("HTTP batched: CPU per event", f"{sum(per_event.values()):.1f} us",
+                ", ".join(f"{group} {us:.1f}" for group, us in per_event.items()))]
+    return rows, {"landed_per_s": c["landed_per_s"], "rps": load.rps, "p99_ms": load.p99_ms, "cpu_s": c["cpu_s"]}
 
 
 def _sustainable_rate(seconds: float) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -47,6 +48,22 @@ class Server:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return 0.0
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by the server's threads, in three groups: the event loop (the main
+        thread), the other Python threads (spool, writer, workers) and the engine's native threads."""
+        groups = {"event loop": 0.0, "python threads": 0.0, "engine": 0.0}
+        tick = os.sysconf("SC_CLK_TCK")
+        for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+            try:
+                name = Path(f"/proc/{self.proc.pid}/task/{tid}/comm").read_text().strip()
+                fields = Path(f"/proc/{self.proc.pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended meanwhile
+                continue
+            group = "event loop" if int(tid) == self.proc.pid else "python threads" if name.startswith(
+                "python") else "engine"
+            groups[group] += (int(fields[11]) + int(fields[12])) / tick
+        return groups
 
     def metric(self, name: str) -> float:
         with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as response:
@@ -136,6 +153,7 @@ class Load:
     errors: int  # non-2xx answers plus socket errors and timeouts
     p50_ms: float
     p99_ms: float
+    client_cpu_s: float = 0.0  # CPU seconds the load generator itself used
 
     @property
     def rps(self) -> float:
@@ -145,15 +163,20 @@ class Load:
 def wrk(server: Server, seconds: float, *, connections: int = CONNECTIONS, batch: int = 1,
         site: str = "bench.example", delay_ms: float = 0.0) -> Load:
     """Drive POST /api/event with the recorded payloads for `seconds`; one wrk thread."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench: the HTTP figures need wrk (Debian/Ubuntu: apt-get install wrk)")
     env = {**os.environ, "BENCH_DATA": str(PAYLOADS), "BENCH_BATCH": str(batch), "BENCH_SITE": site,
            "BENCH_DELAY_MS": f"{delay_ms:.3f}"}
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
            "-s", str(LUA), f"{server.url}/api/event"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     line = next(line for line in out.splitlines() if line.startswith("BENCH "))
     r = json.loads(line[len("BENCH "):])
     errors = sum(r[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors", "timeouts"))
-    return Load(r["requests"], r["duration_us"] / 1e6, errors, r["p50_us"] / 1000, r["p99_us"] / 1000)
+    return Load(r["requests"], r["duration_us"] / 1e6, errors, r["p50_us"] / 1000, r["p99_us"] / 1000, client_cpu_s)
 
 
 def wait_drained(server: Server, deadline_s: float = 120.0) -> float:

@@ -115,7 +115,8 @@ def accept(collector: Collector, items: list[Any], info: RequestInfo,
     return {"accepted": len(rows), "dropped": by_reason}, durable  # type: ignore[return-value]
 
 
-async def accept_durably(collector: Collector, items: list[Any], info: RequestInfo) -> dict[str, Any]:
+async def accept_durably(collector: Collector, items: list[Any], info: RequestInfo,
+                         loop: asyncio.AbstractEventLoop | None = None) -> dict[str, Any]:
     """`accept` within a saturation slot, answering only once the rows are durable (group commit): a
     202 is never a promise the spool has not kept."""
     saturation = collector.saturation
@@ -123,7 +124,7 @@ async def accept_durably(collector: Collector, items: list[Any], info: RequestIn
     sites = {str(i.get("site"))[:100] for i in items if isinstance(i, dict)}
     saturation.acquire(sites)
     try:
-        result, durable = accept(collector, items, info, asyncio.get_running_loop())
+        result, durable = accept(collector, items, info, loop or asyncio.get_running_loop())
         await durable
     except SpoolFull:
         raise ClientError(Kind.UNAVAILABLE, "overloaded", "try again later", RETRY_AFTER_S) from None
@@ -143,16 +144,17 @@ class BodyDeadlines:
         self._expired: set[asyncio.Task[Any]] = set()
         self._timer: asyncio.TimerHandle | None = None
 
-    async def read(self, receive: Any, content_length: str | None) -> bytes:
+    async def read(self, receive: Any, content_length: str | None, loop: asyncio.AbstractEventLoop) -> bytes:
         """The body, refused past MAX_BODY_BYTES whether announced by Content-Length or streamed, or
-        not complete within the timeout (a slow trickle)."""
+        not complete within the timeout (a slow trickle). `loop` is the running loop (looking it up
+        costs a system call per lookup)."""
         if content_length is not None and (not content_length.isdigit() or int(content_length) > edge.MAX_BODY_BYTES):
             raise ClientError(Kind.TOO_LARGE, "too_large", f"body exceeds {edge.MAX_BODY_BYTES} bytes")
-        task = asyncio.current_task()
+        task = asyncio.current_task(loop)
         assert task is not None
         self._reads[task] = time.monotonic() + self.timeout_s
         if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(1.0, self._sweep)
+            self._timer = loop.call_later(1.0, self._sweep)
         try:
             return await _receive_body(receive)
         except asyncio.CancelledError:
@@ -214,16 +216,17 @@ class Ingest:
 
     async def handle(self, scope: Any, receive: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         collector = self.collector
+        loop = asyncio.get_running_loop()
         headers = headers_of(scope["headers"])
         origin = headers.get("origin", "")
         items = None
         try:
             refuse_early(collector, headers)
             edge.check_content_type(headers.get("content-type", ""))
-            body = await self.deadlines.read(receive, headers.get("content-length"))
+            body = await self.deadlines.read(receive, headers.get("content-length"), loop)
             items = edge.decode(edge.inflate(body, headers.get("content-encoding", "")))
             client = scope.get("client")
-            result = await accept_durably(collector, items, request_info(headers, client[0] if client else ""))
+            result = await accept_durably(collector, items, request_info(headers, client[0] if client else ""), loop)
         except ClientError as exc:
             collector.metrics.inc("collector_requests_rejected_total", error=exc.error)
             extra = _cors_headers(origin) if origin and cors_allowed(collector, origin, items) else []

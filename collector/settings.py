@@ -30,7 +30,7 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     geoip_db: Path | None = None
     # The writer flushes at whichever comes first: this many rows, or this long after the first row.
-    flush_rows: int = 10_000
+    flush_rows: int = 50_000
     flush_interval_ms: int = 1_000
     # Upper bound on rows waiting for the writer; past it the collector answers 503 instead of growing.
     buffer_max_rows: int = 200_000
@@ -96,7 +96,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         admin_token=env.get("COLLECTOR_ADMIN_TOKEN") or None,
         trusted_proxies=parse_networks(env.get("COLLECTOR_TRUSTED_PROXIES", "")),
         geoip_db=Path(geoip) if geoip else None,
-        flush_rows=_int(env, "COLLECTOR_FLUSH_ROWS", 10_000, 1),
+        flush_rows=_int(env, "COLLECTOR_FLUSH_ROWS", 50_000, 1),
         flush_interval_ms=_int(env, "COLLECTOR_FLUSH_INTERVAL_MS", 1_000, 1),
         buffer_max_rows=_int(env, "COLLECTOR_BUFFER_MAX_ROWS", 200_000, 1),
         log_level=level,

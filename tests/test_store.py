@@ -34,7 +34,8 @@ def test_no_column_can_hold_personal_data(store) -> None:
 def test_every_table_has_a_ttl_with_a_reason(store) -> None:
     tables = _tables(store)
     assert {"events", "pages_daily", "pages_hourly", "sources_daily", "geo_daily", "technology_daily",
-            "events_daily", "dropped_daily", "site_daily", "top_pages_daily", "top_sources_daily"} <= {name for name, _ in tables}
+            "events_daily", "dropped_daily", "site_daily", "top_pages_daily",
+            "top_sources_daily"} <= {name for name, _ in tables}
     for name, create in tables:
         assert " TTL " in create, f"{name} has no TTL"
     for _, name, sql in migration_files():
