@@ -57,8 +57,12 @@ def encode(rows: Sequence[tuple[str, list[Any]]], drops: Iterable[tuple[tuple[st
     drop_lines = [orjson.dumps([site, day, reason.value, n, drop_retention(site)]) for (site, reason), n in drops]
     if drop_lines:
         by_table[DROPS] = drop_lines
-    payload = b"".join(table.encode() + b"\t" + line + b"\n" for table, lines in by_table.items() for line in lines)
-    return payload, sum(map(len, by_table.values())), {table: b"\n".join(lines) for table, lines in by_table.items()}
+    payload = []
+    for table, lines in by_table.items():  # one join per table, not a concatenation per row
+        prefix = table.encode() + b"\t"
+        payload.append(prefix + (b"\n" + prefix).join(lines) + b"\n")
+    return b"".join(payload), sum(map(len, by_table.values())), {table: b"\n".join(lines)
+                                                                for table, lines in by_table.items()}
 
 
 def blocks(data: bytes) -> dict[str, bytes]:
