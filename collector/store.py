@@ -60,7 +60,8 @@ def open_store(settings: Settings) -> Store:
         client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
     except Exception as exc:  # chDB reports a held lock as a generic initialisation error
         raise StoreLocked(f"cannot open the embedded store at {path}: is a collector already running "
-                          "on this data directory? Stop it, or query through its admin /sql endpoint.") from exc
+                          "on this data directory? Stop it first: one process at a time can open an "
+                          "embedded store.") from exc
     return Store(client, embedded=True)
 
 
