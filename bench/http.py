@@ -41,11 +41,9 @@ def _measure_bare(seconds: float) -> tuple[servers.Load, float]:
         return load, sum(server.cpu().values()) - before
 
 
-def _cpu_detail(requests: int, server_cpu: dict[str, float], load: servers.Load) -> str:
-    """Where a request's CPU went, in microseconds per request (2 cores = 2 s of CPU per second)."""
-    per = {group: spent / requests * 1e6 for group, spent in server_cpu.items()}
-    parts = ", ".join(f"{group} {us:.0f}" for group, us in per.items())
-    return f"server {sum(per.values()):.0f} us ({parts}) + load generator {load.client_cpu_s / requests * 1e6:.0f} us"
+def _cpu_per(units: int, server_cpu: dict[str, float]) -> dict[str, float]:
+    """Microseconds of CPU per unit (request or event) by thread group (2 cores = 2 s of CPU per second)."""
+    return {group: spent / units * 1e6 for group, spent in server_cpu.items()}
 
 
 def single(seconds: float) -> tuple[list[Row], dict[str, Any]]:
@@ -54,6 +52,7 @@ def single(seconds: float) -> tuple[list[Row], dict[str, Any]]:
     c = _measure_collector(seconds)
     load: servers.Load = c["load"]
     ratio = c["landed_per_s"] / ceiling.rps
+    per_request = _cpu_per(load.requests, c["cpu_s"])
     half_rate = c["landed_per_s"] / 2
     # Open loop at half the landed rate: each of the 64 connections waits an exponential pause between
     # requests, so arrivals are Poisson and the latency is the collector's, not a queue wrk built.
@@ -71,8 +70,10 @@ def single(seconds: float) -> tuple[list[Row], dict[str, Any]]:
         Row("HTTP single: collector, landed", f"{c['landed_per_s']:,.0f} events/s",
             f"{c['stored']:,} rows + {c['dropped']:,} counted drops (bots) in ClickHouse; drain {c['drain_s']:.1f} s"),
         Row("HTTP single: landed / ceiling", f"{ratio:.2f}", "target >= 0.85", ratio >= 0.85),
-        Row("HTTP single: CPU per request", f"{sum(c['cpu_s'].values()) / load.requests * 1e6:,.0f} us",
-            f"collector: {_cpu_detail(load.requests, c['cpu_s'], load)}; bare: server "
+        Row("HTTP single: CPU per request", f"{sum(per_request.values()):,.0f} us",
+            f"collector: server {sum(per_request.values()):.0f} us ("
+            + ", ".join(f"{group} {us:.0f}" for group, us in per_request.items())
+            + f") + load generator {load.client_cpu_s / load.requests * 1e6:.0f} us; bare: server "
             f"{bare_cpu_s / ceiling.requests * 1e6:.0f} us + load generator "
             f"{ceiling.client_cpu_s / ceiling.requests * 1e6:.0f} us"),
         Row("HTTP single: p99 at half rate", f"{half.p99_ms:.1f} ms",
@@ -87,8 +88,7 @@ def single(seconds: float) -> tuple[list[Row], dict[str, Any]]:
 def batched(seconds: float) -> tuple[list[Row], dict[str, Any]]:
     c = _measure_collector(seconds, batch=50, connections=16)
     load: servers.Load = c["load"]
-    events = load.requests * 50
-    per_event = {group: spent / events * 1e6 for group, spent in c["cpu_s"].items()}
+    per_event = _cpu_per(load.requests * 50, c["cpu_s"])
     rows = [Row("HTTP batched (50/request): landed", f"{c['landed_per_s']:,.0f} events/s",
                 f"{load.rps:,.0f} req/s, p99 {load.p99_ms:.1f} ms, {load.errors} errors; target >= 40,000",
                 c["landed_per_s"] >= 40_000),
