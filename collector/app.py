@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import admin, ingest, inventory, openapi, rights, visitor
+from .read import sql
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
@@ -149,6 +150,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             yield
         finally:
             collector.ready = False
+            sql.close(app)
             worker.close()
             collector.writer.close()
             if store is None:
@@ -161,7 +163,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         Route("/api/event.gif", pixel, methods=["GET"]),
         *(Route(f"/{name}", tracker, methods=["GET"]) for name in TRACKER_FILES),
         Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
-        *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(),
+        *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(), *sql.routes(),
     ]
     app = CollectorApp(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
     app.state.collector = collector

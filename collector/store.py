@@ -27,9 +27,10 @@ class StoreLocked(RuntimeError):
 class Store:
     """One client, shared by the writer thread and admin queries under a lock (chDB is not re-entrant)."""
 
-    def __init__(self, client: Any, embedded: bool) -> None:
+    def __init__(self, client: Any, embedded: bool, path: str | None = None) -> None:
         self.client = client
         self.embedded = embedded
+        self.path = path  # the embedded engine's directory: more handles on the same engine open it (read side)
         self.lock = threading.Lock()
 
     def command(self, sql: str, settings: dict[str, Any] | None = None) -> Any:
@@ -62,7 +63,7 @@ def open_store(settings: Settings) -> Store:
         raise StoreLocked(f"cannot open the embedded store at {path}: is a collector already running "
                           "on this data directory? Stop it first: one process at a time can open an "
                           "embedded store.") from exc
-    return Store(client, embedded=True)
+    return Store(client, embedded=True, path=str(path))
 
 
 def _server_client(url: str) -> Any:
