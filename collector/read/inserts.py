@@ -15,6 +15,16 @@ from .errors import SqlError
 
 _SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _INSERT_FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*$", re.IGNORECASE)
+# An INSERT statement followed by its rows: the statement ends at the line break after `FORMAT <name>`.
+_INSERT_HEAD = re.compile(rb"^\s*INSERT\b[^\n]*?\bFORMAT\s+\w+[ \t]*\r?\n", re.IGNORECASE)
+
+
+def split_insert(body: bytes) -> tuple[str, bytes] | None:
+    """(statement, rows) when `body` is an INSERT with its rows after the FORMAT clause, else None."""
+    match = _INSERT_HEAD.match(body)
+    if match is None or _INSERT_FORMAT.search(match.group(0).decode("utf-8", "replace").rstrip()) is None:
+        return None
+    return match.group(0).decode("utf-8", "surrogateescape").rstrip(), body[match.end():]
 
 
 def _quote(text: str) -> str:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .catalog import ANALYST_OBJECTS, READ_OBJECTS
+from . import catalog
 from .users import Role, User
 
 DATABASE = "analytics"
@@ -20,9 +20,7 @@ DATABASE = "analytics"
 METADATA = frozenset({"system.one", "system.databases", "system.tables", "system.columns", "system.functions",
                       "system.settings", "system.data_type_families", "system.time_zones"})
 # Columns of the metadata tables that describe the host rather than the data (paths, storage policies).
-HOST_COLUMNS = frozenset({"data_path", "data_paths", "metadata_path", "storage_policy", "engine_full", "uuid",
-                          "metadata_modification_time", "loading_dependencies_database", "dependencies_database",
-                          "loading_dependent_database", "parts", "active_parts", "total_marks"})
+HOST_COLUMNS = frozenset({"data_path", "data_paths", "metadata_path", "storage_policy"})
 
 SAFE_CATEGORIES = frozenset({
     "Aggregate Functions", "Arithmetic", "Arrays", "Bit", "Bitmap", "Comparison", "Conditional", "Dates and Times",
@@ -112,7 +110,7 @@ def load_functions(query: Callable[[str], list[list[str]]]) -> Functions:
 
 
 def objects(user: User) -> frozenset[str]:
-    return ANALYST_OBJECTS if user.role is Role.ANALYST else READ_OBJECTS
+    return catalog.ANALYST_OBJECTS if user.role is Role.ANALYST else catalog.READ_OBJECTS
 
 
 def _quote(text: str) -> str:

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from . import compression, guard, native, policy
 from .engine import Engine, Result
 from .errors import SqlError, respond
-from .inserts import run_admin
+from .inserts import run_admin, split_insert
 from .users import User, authenticate, credentials
 
 READERS = 2  # concurrent non-admin queries; more wait their turn (each may use half the cores)
@@ -154,6 +154,8 @@ async def endpoint(request: Request) -> Response:
         data: bytes | None = None
         if text and body and user.is_admin and re.match(r"\s*INSERT\b", text, re.IGNORECASE):
             data = body  # the statement is in the parameter, the rows in the body
+        elif not text and user.is_admin and (insert := split_insert(body)) is not None:
+            text, data = insert  # the statement, a line break, then the rows
         elif body:
             text = f"{text}\n{body.decode('utf-8', 'surrogateescape')}" if text else \
                 body.decode("utf-8", "surrogateescape")
