@@ -145,5 +145,6 @@ def settings_clause(user: User, site_tables: frozenset[str], asked: Mapping[str,
 
 
 def refused_settings(asked: Mapping[str, str]) -> list[str]:
-    """Settings a non-admin asked for that are neither output settings nor limits."""
-    return sorted(k for k in asked if k not in USER_SETTINGS and k not in LIMITS)
+    """Settings a non-admin asked for that are neither output settings nor limits lowered (never raised)."""
+    return sorted(k for k, v in asked.items() if k not in USER_SETTINGS and not (
+        k in LIMITS and v.isdigit() and 0 < int(v) <= LIMITS[k]))

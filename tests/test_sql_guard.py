@@ -1,0 +1,160 @@
+"""Acceptance (b): every forbidden operation, for the read and the analyst role, is refused by the SQL door,
+and does not happen; non-admin queries see only their objects, their sites and the filtered metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import Api, event
+from sql_fixtures import ok_text, sql, sql_api  # noqa: F401
+
+ROLES = ("reader", "analyst")
+
+FORBIDDEN = {
+    "insert": "INSERT INTO analytics.events (site) VALUES ('x')",
+    "insert_select": "INSERT INTO analytics.pages_daily SELECT * FROM analytics.pages_daily",
+    "delete": "DELETE FROM analytics.events WHERE 1",
+    "alter_delete": "ALTER TABLE analytics.events DELETE WHERE 1",
+    "truncate": "TRUNCATE TABLE analytics.events",
+    "optimize": "OPTIMIZE TABLE analytics.events FINAL",
+    "create_table": "CREATE TABLE analytics.evil (a UInt8) ENGINE = Memory",
+    "drop_table": "DROP TABLE analytics.events",
+    "detach": "DETACH TABLE analytics.events",
+    "rename": "RENAME TABLE analytics.events TO analytics.gone",
+    "create_function": "CREATE FUNCTION evil AS (x) -> x",
+    "create_dictionary": "CREATE DICTIONARY analytics.d (k UInt64, v String) PRIMARY KEY k "
+                         "SOURCE(FILE(path '/etc/passwd' format 'TSV')) LAYOUT(FLAT()) LIFETIME(0)",
+    "file_table": "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+    "file_scalar": "SELECT file('/etc/passwd')",
+    "url": "SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')",
+    "s3": "SELECT * FROM s3('http://127.0.0.1:1/bucket/x.csv')",
+    "remote": "SELECT * FROM remote('127.0.0.1:9000', system.one)",
+    "executable": "SELECT * FROM executable('cat', 'LineAsString', 'x String')",
+    "mysql": "SELECT * FROM mysql('127.0.0.1:3306', 'db', 't', 'u', 'p')",
+    "postgresql": "SELECT * FROM postgresql('127.0.0.1:5432', 'db', 't', 'u', 'p')",
+    "numbers": "SELECT * FROM numbers(10)",
+    "view_function": "SELECT * FROM view(SELECT 1)",
+    "into_outfile": "SELECT 1 INTO OUTFILE '{outfile}'",
+    "dict_get": "SELECT dictGet('analytics.d', 'v', toUInt64(1))",
+    "dictionary_table": "SELECT * FROM dictionary('analytics.d')",
+    "join_get": "SELECT joinGet('analytics.j', 'v', 1)",
+    "host_name": "SELECT hostName()",
+    "get_setting": "SELECT getSetting('max_threads')",
+    "processes": "SELECT query FROM system.processes",
+    "query_log": "SELECT query FROM system.query_log",
+    "system_users": "SELECT name FROM system.users",
+    "other_database": "SELECT * FROM analytics_meta.migrations",
+    "system_tables_star": "SELECT * FROM system.tables",
+    "system_paths": "SELECT data_paths FROM system.tables",
+    "show_other_database": "SHOW TABLES FROM system",
+    "show_processlist": "SHOW PROCESSLIST",
+    "in_table": "SELECT 1 WHERE 1 IN analytics_meta.migrations",
+    "settings_clause": "SELECT 1 SETTINGS max_execution_time = 100000",
+    "settings_readonly": "SELECT 1 SETTINGS readonly = 0",
+    "settings_in_subquery": "SELECT * FROM (SELECT 1 SETTINGS max_threads = 64)",
+    "set": "SET readonly = 0",
+    "use": "USE system",
+    "kill": "KILL QUERY WHERE 1",
+    "system_command": "SYSTEM DROP DNS CACHE",
+    "multi_statement": "SELECT 1; DROP TABLE analytics.events",
+    "multi_statement_select": "SELECT 1; SELECT 2",
+}
+ANALYST_ONLY = {"raw_events": "SELECT count() FROM analytics.events",
+                "raw_events_unqualified": "SELECT count() FROM events",
+                "rollup": "SELECT count() FROM analytics.pages_daily"}
+
+
+def _refused(api: Api, user: str, query: str, **params: str) -> None:
+    response = sql(api, user, query, **params)
+    assert response.status_code in (400, 403), (user, query, response.status_code, response.text)
+    assert response.text.startswith("Code: "), response.text
+    assert response.headers["x-clickhouse-exception-code"] == response.text.split(".")[0].removeprefix("Code: ")
+
+
+@pytest.mark.parametrize("user", ROLES)
+@pytest.mark.parametrize("operation", sorted(FORBIDDEN))
+def test_forbidden_operation_is_refused(sql_api: Api, user: str, operation: str, tmp_path: Path) -> None:  # noqa: F811
+    sql_api.send(event())
+    outfile = tmp_path / "out.tsv"
+    _refused(sql_api, user, FORBIDDEN[operation].format(outfile=outfile))
+    assert not outfile.exists()
+    assert sql_api.count() == 1  # the raw events are all still there
+    assert ok_text(sql_api, "admin", "EXISTS TABLE analytics.evil") == "0\n"
+
+
+@pytest.mark.parametrize("operation", sorted(ANALYST_ONLY))
+def test_read_role_cannot_read_raw_events_or_rollups(sql_api: Api, operation: str) -> None:  # noqa: F811
+    sql_api.send(event())
+    _refused(sql_api, "reader", ANALYST_ONLY[operation])
+    assert ok_text(sql_api, "analyst", ANALYST_ONLY[operation]).strip().isdigit()
+
+
+@pytest.mark.parametrize("user", ROLES)
+@pytest.mark.parametrize("setting", ["max_execution_time=100000", "max_result_rows=0", "readonly=0",
+                                     "max_memory_usage=99999999999", "allow_introspection_functions=1",
+                                     "additional_table_filters={}", "max_threads=1000"])
+def test_limits_cannot_be_raised_through_parameters(sql_api: Api, user: str, setting: str) -> None:  # noqa: F811
+    name, value = setting.split("=")
+    _refused(sql_api, user, "SELECT 1", **{name: value})
+
+
+def test_limits_can_be_lowered(sql_api: Api) -> None:  # noqa: F811
+    sql_api.send([event(url=f"https://test.example/{i}") for i in range(5)])
+    sql_api.flush()
+    assert ok_text(sql_api, "analyst", "SELECT path FROM events", max_result_rows="5").count("\n") == 5
+    response = sql(sql_api, "analyst", "SELECT path FROM events", max_result_rows="2")
+    assert response.status_code == 500 and response.headers["x-clickhouse-exception-code"] == "396"
+
+
+def test_identifier_parameters_are_checked_after_substitution(sql_api: Api) -> None:  # noqa: F811
+    _refused(sql_api, "analyst", "SELECT * FROM {t:Identifier}", param_t="system.processes")
+    assert ok_text(sql_api, "analyst", "SELECT count() FROM {t:Identifier}", param_t="events") == "0\n"
+
+
+def test_other_database_parameter_is_refused(sql_api: Api) -> None:  # noqa: F811
+    _refused(sql_api, "analyst", "SELECT 1", database="system")
+    _refused(sql_api, "analyst", "SHOW TABLES", database="analytics_meta")
+
+
+def test_metadata_lists_only_the_users_objects(sql_api: Api) -> None:  # noqa: F811
+    assert ok_text(sql_api, "reader", "SHOW DATABASES") == "analytics\n"
+    assert ok_text(sql_api, "reader", "SHOW TABLES") == ""
+    assert ok_text(sql_api, "reader", "SELECT count() FROM system.columns") == "0\n"
+    tables = ok_text(sql_api, "analyst", "SELECT name FROM system.tables").split()
+    assert "events" in tables and "pages_daily" in tables
+    assert all(t for t in tables if not t.endswith("_mv"))  # no materialized views, no bookkeeping tables
+    assert ok_text(sql_api, "analyst", "SELECT DISTINCT database FROM system.columns") == "analytics\n"
+
+
+def test_site_restricted_user_sees_only_their_sites(sql_api: Api) -> None:  # noqa: F811
+    sql_api.send([event(), event(site="country.example", url="https://country.example/")],
+                 headers={"origin": "https://test.example"})
+    sql_api.send(event(site="country.example", url="https://country.example/"))
+    sql_api.flush()
+    assert ok_text(sql_api, "analyst", "SELECT DISTINCT site FROM events ORDER BY site") == \
+        "country.example\ntest.example\n"
+    assert ok_text(sql_api, "siteonly", "SELECT DISTINCT site FROM events ORDER BY site") == "test.example\n"
+    assert ok_text(sql_api, "siteonly", "SELECT DISTINCT site FROM analytics.pages_daily") == "test.example\n"
+    assert ok_text(sql_api, "siteonly",
+                   "SELECT count() FROM events WHERE site = 'country.example'") == "0\n"
+    joined = "SELECT count() FROM events AS a JOIN analytics.site_daily AS b ON a.site = b.site " \
+             "WHERE b.site = 'country.example'"
+    assert ok_text(sql_api, "siteonly", joined) == "0\n"
+
+
+def test_allowed_statements_run(sql_api: Api) -> None:  # noqa: F811
+    sql_api.send(event())
+    sql_api.flush()
+    for query in ["SELECT 1", "SELECT version(), timezone()", "SELECT displayName(), version(), revision(), timezone()",
+                  "WITH t AS (SELECT site FROM analytics.events) SELECT count() FROM t",
+                  "SELECT site, count() AS n FROM events GROUP BY site WITH TOTALS ORDER BY n DESC LIMIT 5",
+                  "SELECT path, row_number() OVER (ORDER BY path) FROM events",
+                  "SELECT uniqCombined64Merge(visitors) FROM analytics.pages_daily",
+                  "SELECT countIf(type = 'pageview'), quantilesIf(0.5)(1, 1) FROM events",
+                  "SELECT name, value, readonly FROM system.settings LIMIT 3",
+                  "SELECT name FROM system.functions WHERE name = 'count'",
+                  "DESCRIBE TABLE analytics.events", "EXISTS TABLE analytics.events", "SHOW TABLES FROM analytics",
+                  "SELECT 1 AS `Page views` FORMAT JSONEachRow",
+                  "SELECT * FROM events WHERE site IN (SELECT site FROM analytics.site_daily)"]:
+        ok_text(sql_api, "analyst", query)
