@@ -15,12 +15,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import admin, ingest, inventory, openapi, rights, visitor
-from .read import sql
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
 from .event import RequestInfo
 from .ingest import CSP_HTML, CSP_OTHER, headers_of
+from .read import sql
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
 from .store import Store, migrate, open_store

@@ -73,7 +73,8 @@ def _independent_check(api: Api, query: str, p: str) -> None:
 @pytest.fixture
 def canary(sql_api: Api) -> Api:  # noqa: F811
     for statement in ("CREATE DATABASE IF NOT EXISTS canary", "DROP TABLE IF EXISTS canary.t",
-                      "CREATE TABLE canary.t (v UInt8) ENGINE = MergeTree ORDER BY v", "INSERT INTO canary.t VALUES (1)"):
+                      "CREATE TABLE canary.t (v UInt8) ENGINE = MergeTree ORDER BY v",
+                      "INSERT INTO canary.t VALUES (1)"):
         assert sql(sql_api, "admin", statement).status_code == 200
     sql_api.send(event())
     sql_api.flush()

@@ -38,17 +38,17 @@ def test_clickhouse_go_revision_gets_a_serialization_byte_per_column(sql_api: Ap
 def test_every_block_is_framed(sql_api: Api) -> None:  # noqa: F811
     sql_api.send([event(url=f"https://test.example/{i}") for i in range(3)])
     sql_api.flush()
-    plain = sql(sql_api, "analyst", "SELECT path, toLowCardinality(path) AS lc, map(path, 1) AS m, [tuple(1, path)] AS a "
-                "FROM events UNION ALL SELECT path, path, map(), [] FROM events FORMAT Native").content
-    framed = sql(sql_api, "analyst", "SELECT path, toLowCardinality(path) AS lc, map(path, 1) AS m, [tuple(1, path)] AS a "
-                 "FROM events UNION ALL SELECT path, path, map(), [] FROM events FORMAT Native",
-                 client_protocol_version="54460").content
+    query = ("SELECT path, toLowCardinality(path) AS lc, map(path, 1) AS m, [tuple(1, path)] AS a "
+             "FROM events UNION ALL SELECT path, path, map(), [] FROM events FORMAT Native")
+    plain = sql(sql_api, "analyst", query).content
+    framed = sql(sql_api, "analyst", query, client_protocol_version="54460").content
     assert framed.count(BLOCK_INFO) >= 2 and framed.startswith(BLOCK_INFO)
     assert len(framed) == len(plain) + framed.count(BLOCK_INFO) * (8 + 4)
 
 
 def test_types_without_a_known_layout_are_refused_not_misframed() -> None:
-    block = b"\x01\x01\x01v" + bytes([len("AggregateFunction(uniq, UInt64)")]) + b"AggregateFunction(uniq, UInt64)" + b"\x00"
+    type_name = b"AggregateFunction(uniq, UInt64)"
+    block = b"\x01\x01\x01v" + bytes([len(type_name)]) + type_name + b"\x00"
     with pytest.raises(SqlError) as caught:
         native.at_revision(block, 54405)
     assert caught.value.code == 48

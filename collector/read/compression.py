@@ -14,9 +14,9 @@ import lz4.frame
 from .errors import SqlError
 
 try:  # Python 3.14 has zstd in the standard library; clickhouse-connect brings the backport before it
-    from compression import zstd  # type: ignore[import-not-found]
+    from compression import zstd
 except ImportError:  # pragma: no cover - depends on the interpreter
-    from backports import zstd  # type: ignore[import-not-found,no-redef]
+    from backports import zstd
 
 # A decompressed request body larger than this is refused (a compression bomb costs us no memory).
 MAX_BODY_BYTES = 256 * 1024 * 1024
