@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import re
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any
 
 import orjson
 import uvicorn
 
-from . import logs
+from . import logs, sqlclient
 from .config import ConfigError
 from .settings import SettingsError, from_env
 from .store import StoreLocked, migrate, open_store
@@ -74,11 +77,49 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _engine_stderr_silenced() -> Iterator[None]:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+_TRAILING_FORMAT = re.compile(r"\bFORMAT\s+\w+\s*;?\s*$", re.IGNORECASE)
+
+
 def _sql(args: argparse.Namespace) -> int:
+    """One query on the store; through a running server's /sql when that server holds the embedded store."""
     settings = from_env()
-    store = open_store(settings)
+    own_format = bool(_TRAILING_FORMAT.search(args.query))
+    try:
+        with _engine_stderr_silenced():  # the engine prints its own lock error; ours below says what to do
+            store = open_store(settings)
+    except StoreLocked as exc:
+        if not settings.admin_token:
+            raise StoreLocked(f"{exc} Or set COLLECTOR_ADMIN_TOKEN to query it through the server's /sql.") from None
+        fmt = "JSONEachRow" if args.format == "json" and not own_format else "TabSeparatedWithNames"
+        try:
+            body = sqlclient.query(args.url, settings.admin_token, args.query, fmt)
+        except sqlclient.RemoteError as remote:
+            print(f"collector: query failed: {remote}", file=sys.stderr)
+            return 1
+        if own_format or args.format != "json":
+            sys.stdout.buffer.write(body)
+        else:
+            rows = [orjson.loads(line) for line in body.splitlines() if line]
+            print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        return 0
     try:
         migrate(store)
+        if own_format:  # the engine writes the format the query names
+            sys.stdout.buffer.write(store.client.raw_query(args.query))
+            return 0
         result = store.client.query(args.query)
         if args.format == "json":
             print(orjson.dumps([dict(zip(result.column_names, row, strict=True)) for row in result.result_rows],
@@ -146,9 +187,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=_serve)
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
-    sql = sub.add_parser("sql", help="run one SQL query on the store (embedded: the server must be stopped)")
+    sql = sub.add_parser("sql", help="run one SQL query on the store (a FORMAT clause works); while a server "
+                         "holds the embedded store, through its /sql as the admin (COLLECTOR_ADMIN_TOKEN)")
     sql.add_argument("query")
-    sql.add_argument("--format", choices=("tsv", "json"), default="tsv")
+    sql.add_argument("--format", choices=("tsv", "json"), default="tsv", help="output when the query has no FORMAT")
+    sql.add_argument("--url", default=os.environ.get("COLLECTOR_URL", sqlclient.DEFAULT_URL),
+                     help="the running collector to ask when it holds the store (default: $COLLECTOR_URL or "
+                          f"{sqlclient.DEFAULT_URL})")
     sql.set_defaults(func=_sql)
     dsar = sub.add_parser("dsar", help="data-subject export/delete by stored visitor id, or purge a site")
     dsar.add_argument("action", choices=("export", "delete", "purge"))
