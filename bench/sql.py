@@ -1,0 +1,131 @@
+"""SQL door figures: `/sql` overhead over a direct engine query for a small query (p50), and ingest p99 at half
+rate with and without a 10M-row raw scan running through `/sql` at the same time.
+
+One collector serves both: the raw table is filled through `/sql` as the admin (INSERT ... SELECT from the
+generator), then the small query runs through `/sql` as an analyst (guarded: three engine calls) and as the
+admin (one engine call); after the server stops, the same query runs on the store directly in this process.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import statistics
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from . import generate, servers
+from .http import WARMUP_S
+from .table import Row
+
+ADMIN_TOKEN = "bench-admin-token"
+ANALYST = ("bench_analyst", "bench-analyst-password")
+SMALL = "SELECT sum(views) FROM analytics.site_daily WHERE site = 'bench.example' AND day >= today() - 30"
+SCAN = ("SELECT path, count() AS views, uniq(visitor_id) AS visitors FROM analytics.events "
+        "GROUP BY path ORDER BY views DESC LIMIT 10")
+SMALL_RUNS = 200
+CHUNK_ROWS = 1_000_000
+
+
+def _config() -> Path:
+    digest = hashlib.sha256(ANALYST[1].encode()).hexdigest()
+    path = Path(tempfile.mkstemp(prefix="bench-sql-", suffix=".toml")[1])
+    path.write_text(servers.SITES.read_text() + f'\n[users.{ANALYST[0]}]\nrole = "analyst"\n'
+                    f'password_sha256_hex = "{digest}"\n')
+    return path
+
+
+def _post(url: str, user: tuple[str, str], sql: str, timeout_s: float = 600.0) -> bytes:
+    credential = base64.b64encode(f"{user[0]}:{user[1]}".encode()).decode()
+    request = urllib.request.Request(f"{url}/sql", data=sql.encode(), method="POST",
+                                     headers={"Authorization": f"Basic {credential}"})
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        return bytes(response.read())
+
+
+def _p50_ms(url: str, user: tuple[str, str]) -> float:
+    times = []
+    for _ in range(SMALL_RUNS):
+        start = time.perf_counter()
+        _post(url, user, SMALL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def _direct_p50_ms(data_dir: Path) -> float:
+    import chdb  # the server has stopped: this process may open its store
+
+    conn = chdb.connect(str(data_dir / "clickhouse"))
+    try:
+        conn.query(SMALL, "TabSeparated")
+        times = []
+        for _ in range(SMALL_RUNS):
+            start = time.perf_counter()
+            conn.query(SMALL, "TabSeparated")
+            times.append(time.perf_counter() - start)
+    finally:
+        conn.close()
+    return statistics.median(times) * 1000
+
+
+def _scanning(url: str, stop: threading.Event, done: list[float], failed: list[BaseException]) -> None:
+    try:
+        while not stop.is_set():
+            start = time.perf_counter()
+            _post(url, ANALYST, SCAN)
+            done.append(time.perf_counter() - start)
+    except BaseException as exc:  # reported by the measuring thread: a failed scan voids the figure
+        failed.append(exc)
+
+
+def run(seconds: float, rows: int) -> tuple[list[Row], dict[str, Any]]:
+    config = _config()
+    admin = ("admin", ADMIN_TOKEN)
+    with servers.collector(COLLECTOR_CONFIG=str(config), COLLECTOR_ADMIN_TOKEN=ADMIN_TOKEN) as server:
+        fill_start = time.monotonic()
+        for offset in range(0, rows, CHUNK_ROWS):
+            _post(server.url, admin, f"INSERT INTO analytics.events "
+                                     f"{generate.events_select(min(CHUNK_ROWS, rows - offset), offset)}")
+        _post(server.url, admin, "OPTIMIZE TABLE analytics.events FINAL")
+        fill_s = time.monotonic() - fill_start
+        _post(server.url, ANALYST, SMALL)
+        guarded_ms, admin_ms = _p50_ms(server.url, ANALYST), _p50_ms(server.url, admin)
+        servers.wrk(server, WARMUP_S, site="warm.example")
+        rate = servers.wrk(server, 5.0).rps
+        delay_ms = servers.CONNECTIONS / (rate / 2) * 1000
+        quiet = servers.wrk(server, seconds, delay_ms=delay_ms)
+        stop, scans, failed = threading.Event(), [], []
+        scanner = threading.Thread(target=_scanning, args=(server.url, stop, scans, failed))
+        scanner.start()
+        busy = servers.wrk(server, seconds, delay_ms=delay_ms)
+        stop.set()
+        scanner.join()
+        server.stop()
+    if failed:
+        raise failed[0]
+    direct_ms = _direct_p50_ms(server.data_dir)  # type: ignore[arg-type]
+    servers.cleanup(server)
+    config.unlink()
+    scan_s = statistics.median(scans) if scans else float("nan")
+    ratio = busy.p99_ms / quiet.p99_ms
+    rows_out = [
+        Row("SQL door: small query, direct engine (p50)", f"{direct_ms:.2f} ms",
+            f"{SMALL_RUNS} runs in-process on the same store after the server stopped"),
+        Row("SQL door: same query through /sql as admin (p50)", f"{admin_ms:.2f} ms",
+            f"overhead {admin_ms - direct_ms:.2f} ms (HTTP, auth, one engine call)"),
+        Row("SQL door: same query through /sql as analyst (p50)", f"{guarded_ms:.2f} ms",
+            f"overhead {guarded_ms - direct_ms:.2f} ms (adds the guard: formatQuery + EXPLAIN AST + "
+            "a table lookup)"),
+        Row("SQL door: ingest p99 at half rate, quiet", f"{quiet.p99_ms:.1f} ms",
+            f"{quiet.rps:,.0f} req/s offered Poisson (half of {rate:,.0f}), p50 {quiet.p50_ms:.1f} ms"),
+        Row(f"SQL door: ingest p99 at half rate during {rows / 1e6:.0f}M-row raw scans", f"{busy.p99_ms:.1f} ms",
+            f"{len(scans)} scans (median {scan_s:.1f} s each) through /sql as analyst; p99 ratio {ratio:.2f}; "
+            f"{busy.errors} errors"),
+    ]
+    return rows_out, {"rows": rows, "fill_s": fill_s, "direct_p50_ms": direct_ms, "admin_p50_ms": admin_ms,
+                      "analyst_p50_ms": guarded_ms, "rate_rps": rate, "quiet_p99_ms": quiet.p99_ms,
+                      "busy_p99_ms": busy.p99_ms, "scans": len(scans), "scan_s": scan_s}
