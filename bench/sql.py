@@ -98,7 +98,7 @@ def run(seconds: float, rows: int) -> tuple[list[Row], dict[str, Any]]:
         rate = servers.wrk(server, 5.0).rps
         delay_ms = servers.CONNECTIONS / (rate / 2) * 1000
         quiet = servers.wrk(server, seconds, delay_ms=delay_ms)
-        stop, scans, failed = threading.Event(), [], []
+        stop, scans, failed = threading.Event(), list[float](), list[BaseException]()
         scanner = threading.Thread(target=_scanning, args=(server.url, stop, scans, failed))
         scanner.start()
         busy = servers.wrk(server, seconds, delay_ms=delay_ms)
