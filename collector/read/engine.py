@@ -10,19 +10,22 @@ outlive the request on a shared handle. Every call blocks: the door runs it in a
 
 from __future__ import annotations
 
+import os
 import queue
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import chdb
 
 from .errors import SqlError, from_engine
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_INSERT_FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,23 @@ class Result:
                 "written_rows": str(self.written_rows), "written_bytes": str(self.written_bytes),
                 "total_rows_to_read": str(self.read_rows), "result_rows": "0", "result_bytes": str(len(self.body)),
                 "elapsed_ns": str(self.elapsed_ns), "memory_usage": "0"}
+
+
+class SqlEngine(Protocol):
+    """What the door needs from an engine: the embedded one (`Engine`) or a ClickHouse server (server.py)."""
+
+    readers: int
+
+    def run(self, sql: str, fmt: str, params: Mapping[str, str], database: str, admin: bool,
+            settings: Mapping[str, str] | None = None) -> Result: ...
+
+    def insert(self, sql: str, data: bytes, database: str, settings: Mapping[str, str] | None = None) -> Result: ...
+
+    def close(self) -> None: ...
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class _Handle:
@@ -81,16 +101,54 @@ class Engine:
         self._admin = _Handle(path)
         self._admin_lock = threading.Lock()
 
-    def run(self, sql: str, fmt: str, params: Mapping[str, str], database: str, admin: bool) -> Result:
-        """Run one statement; its output in `fmt` unless the statement has its own FORMAT clause."""
+    def run(self, sql: str, fmt: str, params: Mapping[str, str], database: str, admin: bool,
+            settings: Mapping[str, str] | None = None) -> Result:
+        """Run one statement; its output in `fmt` unless the statement has its own FORMAT clause. `settings`
+        (admin only; non-admin settings ride in the guarded statement) hold for this statement alone."""
         if admin:
             with self._admin_lock:
-                return self._admin.run(sql, fmt, params, database)
+                previous = self._set(settings or {}, database)
+                try:
+                    return self._admin.run(sql, fmt, params, database)
+                finally:
+                    self._set(previous, database)
         handle = self._pool.get()
         try:
             return handle.run(sql, fmt, params, database)
         finally:
             self._pool.put(handle)
+
+    def insert(self, sql: str, data: bytes, database: str, settings: Mapping[str, str] | None = None) -> Result:
+        """An admin INSERT ... FORMAT X whose rows are `data`: chDB takes no data stream with a query, so the
+        rows go through a private temporary file and `FROM INFILE`, as clickhouse-connect's chDB backend does."""
+        match = _INSERT_FORMAT.search(sql.rstrip())
+        if not match:
+            raise SqlError(62, "Syntax error: an INSERT with rows in the body needs a FORMAT clause")
+        fd, path = tempfile.mkstemp(prefix="collector-insert-")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            statement = f"{sql.rstrip()[:match.start()]} FROM INFILE {_quote(path)} FORMAT {match.group(1)}"
+            return self.run(statement, "TabSeparated", {}, database, admin=True, settings=settings)
+        finally:
+            os.unlink(path)
+
+    def _set(self, settings: Mapping[str, str], database: str) -> dict[str, str]:
+        """Apply `settings` on the admin handle (lock held); the values they replace."""
+        if not settings:
+            return {}
+        bad = [k for k in settings if not _IDENTIFIER.match(k)]
+        if bad:
+            raise SqlError(115, f"Unknown setting {bad[0][:64]}")
+        names = ", ".join(_quote(k) for k in settings)
+        rows = self._admin.run(f"SELECT name, value FROM system.settings WHERE name IN ({names})", "TSVRaw", {},
+                               database).body.decode().splitlines()
+        previous = dict(line.split("\t", 1) for line in rows if "\t" in line)
+        for name, value in settings.items():
+            if name not in previous:
+                raise SqlError(115, f"Unknown setting {name[:64]}")
+            self._admin.run(f"SET {name} = {_quote(value)}", "TSV", {}, database)
+        return previous
 
     def close(self) -> None:
         with self._admin_lock:

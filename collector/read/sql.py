@@ -22,9 +22,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import compression, guard, native, policy
-from .engine import Engine, Result
+from .engine import Engine, Result, SqlEngine
 from .errors import SqlError, respond
 from .inserts import run_admin, split_insert
+from .server import ServerEngine
 from .users import User, authenticate, credentials
 
 READERS = 2  # concurrent non-admin queries; more wait their turn (each may use half the cores)
@@ -49,10 +50,14 @@ class Door:
 
     def __init__(self, collector: Any) -> None:
         store = collector.store
-        if store is None or not store.embedded or not store.path:
-            raise SqlError(48, "/sql serves the embedded store; in server mode connect to ClickHouse itself")
         self.collector = collector
-        self.engine = Engine(store.path, READERS)
+        self.engine: SqlEngine
+        if store is not None and store.embedded and store.path:
+            self.engine = Engine(store.path, READERS)
+        elif collector.settings.clickhouse_url:
+            self.engine = ServerEngine(collector.settings.clickhouse_url, READERS)
+        else:
+            raise SqlError(48, "/sql has no store to serve")
         self.limiter = anyio.CapacityLimiter(READERS + 1)
         self.functions = policy.load_functions(lambda sql: [line.split("\t") for line in
                                                             self.text(sql, {}).splitlines()])
@@ -126,7 +131,7 @@ def _run(door: Door, user: User, sql: str, data: bytes | None, bound: dict[str, 
          database: str, default_format: str) -> tuple[Result, str]:
     """Run one request's statement in a worker thread; (result, the format it is written in)."""
     if user.is_admin:
-        match = _TRAILING_FORMAT.search(sql) if data is None else None
+        match = _TRAILING_FORMAT.search(sql) if data is None else None  # the header names the output format
         return run_admin(door.engine, sql, data, bound, settings, database, default_format), \
             match.group(1) if match else default_format
     if database != policy.DATABASE:
