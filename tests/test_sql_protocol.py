@@ -105,3 +105,9 @@ def test_admin_inserts_rows_from_the_body(sql_api: Api) -> None:  # noqa: F811
     assert rows.status_code == 200, rows.text
     assert ok_text(sql_api, "admin", "SELECT a, b FROM proto.t ORDER BY a") == "1\tx\n2\ty\n3\tz\n"
     assert sql(sql_api, "admin", "DROP DATABASE proto").status_code == 200
+
+
+def test_a_query_that_is_not_utf8_is_a_400(sql_api: Api) -> None:  # noqa: F811
+    for user in ("reader", "admin"):
+        response = sql_api.client.post("/sql", content=b"SELECT '\xff\xfe'", auth=(user, password(user)))
+        assert (response.status_code, response.headers["x-clickhouse-exception-code"]) == (400, "62")

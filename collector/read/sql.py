@@ -117,6 +117,13 @@ def _user(request: Request, params: dict[str, str]) -> User:
     return user
 
 
+def _utf8(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SqlError(62, "Syntax error: the query is not valid UTF-8") from None
+
+
 async def _body(request: Request, limit: int) -> bytes:
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -162,8 +169,7 @@ async def endpoint(request: Request) -> Response:
         elif not text and user.is_admin and (insert := split_insert(body)) is not None:
             text, data = insert  # the statement, a line break, then the rows
         elif body:
-            text = f"{text}\n{body.decode('utf-8', 'surrogateescape')}" if text else \
-                body.decode("utf-8", "surrogateescape")
+            text = f"{text}\n{_utf8(body)}" if text else _utf8(body)
         if not text.strip():
             return Response(b"Ok.\n", media_type="text/plain; charset=UTF-8")
         door = await anyio.to_thread.run_sync(_door, request)
