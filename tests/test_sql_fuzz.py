@@ -106,3 +106,9 @@ def test_no_non_admin_statement_runs_unless_allowed(canary: Api, query: str, p: 
 @given(query=fragments, p=param, user=USERS)
 def test_no_non_admin_text_runs_unless_allowed(canary: Api, query: str, p: str, user: str) -> None:
     _request(canary, query, p, user)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(max_size=200), p=param, user=USERS)
+def test_arbitrary_text_is_refused_or_allowed_never_a_crash(canary: Api, query: str, p: str, user: str) -> None:
+    _request(canary, query, p, user)
