@@ -108,6 +108,24 @@ def event_variants(schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": schema.get("description", ""), "oneOf": variants}
 
 
+def _sql() -> dict[str, Any]:
+    """ClickHouse's HTTP interface under /sql: described by ClickHouse's documentation, not by JSON schemas."""
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    responses = {"200": {"description": "The result in the requested format", "content": {"*/*": {"schema": {}}}}}
+    responses |= {status: {"description": f"ClickHouse-style error: Code: N. DB::Exception: ... ({why})",
+                           "content": text} for status, why in (
+        ("400", "syntax, bad value"), ("401", "no credentials"), ("403", "wrong credentials, not allowed"),
+        ("404", "unknown table, column or function"), ("408", "timeout"), ("413", "query too large"),
+        ("500", "other engine errors"), ("501", "not implemented"))}
+    params = [_query(name, {"type": "string"}, False)
+              for name in ("query", "database", "default_format", "query_id", "user", "password")]
+    operation = {"summary": "SQL for dashboards and tools (ClickHouse's HTTP interface; users from the sites "
+                            "config, roles read/analyst/admin)", "parameters": params, "responses": responses}
+    return {"get": {**operation, "operationId": "sql_get"},
+            "post": {**operation, "operationId": "sql_post",
+                     "requestBody": {"required": False, "content": text}}}
+
+
 @cache
 def document() -> dict[str, Any]:
     event = event_variants(orjson.loads(SCHEMA_PATH.read_bytes()))
@@ -138,6 +156,8 @@ def document() -> dict[str, Any]:
             "/admin/dsar/delete": _admin("post", "Delete a visitor's raw rows and receipts",
                                          [_query("site", _SITE), _query("visitor", _VISITOR)], "admin_delete"),
             "/admin/purge": _admin("post", "Delete every row of a site", [_query("site", _SITE)], "admin_purge"),
+            "/sql": _sql(),
+            "/sql/ping": _get("ClickHouse-style ping: Ok.", "sql_ping", "text/plain"),
         },
         "components": {
             "schemas": {"Event": event, "Error": _ERROR},

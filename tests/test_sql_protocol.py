@@ -111,3 +111,12 @@ def test_a_query_that_is_not_utf8_is_a_400(sql_api: Api) -> None:  # noqa: F811
     for user in ("reader", "admin"):
         response = sql_api.client.post("/sql", content=b"SELECT '\xff\xfe'", auth=(user, password(user)))
         assert (response.status_code, response.headers["x-clickhouse-exception-code"]) == (400, "62")
+
+
+def test_request_values_echoed_in_headers_are_sanitised(sql_api: Api) -> None:  # noqa: F811
+    response = sql(sql_api, "reader", "SELECT 1", query_id="bad\nid\u00e9")
+    assert response.status_code == 200 and "\n" not in response.headers["x-clickhouse-query-id"]
+    refused = sql_api.client.post("/sql", content=b"SELECT 1", params={"query_id": "x\ny"}, auth=("nobody", "x"))
+    assert refused.status_code == 403
+    bad_format = sql(sql_api, "admin", "SELECT 1", default_format="JSON\r\nX-Evil: 1")
+    assert (bad_format.status_code, bad_format.headers["x-clickhouse-exception-code"]) == (404, "73")

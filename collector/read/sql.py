@@ -39,6 +39,8 @@ TRANSPORT = frozenset({
     "enable_http_compression", "cancel_http_readonly_queries_on_client_close", "http_zlib_compression_level",
     "add_http_cors_header", "http_response_buffer_size", "http_wait_end_of_query",
 })
+_HEADER_SAFE = re.compile(r"^[\x21-\x7e]{1,128}$")
+_FORMAT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 _TRAILING_FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 _CONTENT_TYPES = {"JSON": "application/json", "JSONCompact": "application/json", "JSONEachRow": "application/x-ndjson",
                   "CSV": "text/csv", "CSVWithNames": "text/csv", "TabSeparated": "text/tab-separated-values",
@@ -154,7 +156,9 @@ def _run(door: Door, user: User, sql: str, data: bytes | None, bound: dict[str, 
 
 async def endpoint(request: Request) -> Response:
     params = dict(request.query_params)
-    query_id = params.get("query_id") or str(uuid.uuid4())
+    given_id = params.get("query_id", "")
+    # Echoed in a header: only printable ASCII of a sane length, else one of ours.
+    query_id = given_id if _HEADER_SAFE.match(given_id) else str(uuid.uuid4())
     collector = request.app.state.collector
     role = "none"
     try:
@@ -175,6 +179,8 @@ async def endpoint(request: Request) -> Response:
         door = await anyio.to_thread.run_sync(_door, request)
         database = params.get("database") or request.headers.get("x-clickhouse-database") or policy.DATABASE
         fmt = params.get("default_format") or request.headers.get("x-clickhouse-format") or "TabSeparated"
+        if not _FORMAT_NAME.match(fmt):
+            raise SqlError(73, "Unknown format: a format is a name such as JSONEachRow")
         bound, settings = _split(params)
         result, fmt = await anyio.to_thread.run_sync(_run, door, user, text, data, bound, settings, database, fmt,
                                                      limiter=door.limiter)
@@ -211,5 +217,4 @@ def _answer(request: Request, door: Door, result: Result, fmt: str, params: dict
 
 
 def routes() -> list[Route]:
-    return [Route("/sql/ping", ping, methods=["GET", "HEAD"]),
-            Route("/sql", endpoint, methods=["GET", "POST"]), Route("/sql/", endpoint, methods=["GET", "POST"])]
+    return [Route("/sql/ping", ping, methods=["GET", "HEAD"]), Route("/sql", endpoint, methods=["GET", "POST"])]
