@@ -17,7 +17,7 @@ import uvicorn
 from . import logs
 from .config import ConfigError
 from .settings import SettingsError, from_env
-from .store import StoreLocked, migrate, open_store
+from .store import MigrationsMissing, StoreLocked, migrate, open_store
 
 log = logging.getLogger("collector")
 
@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ConfigError, SettingsError, StoreLocked) as exc:
+    except (ConfigError, SettingsError, StoreLocked, MigrationsMissing) as exc:
         print(f"collector: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a query error: the engine's message, not a traceback
