@@ -10,6 +10,7 @@ the same wheel with its dependencies from the index."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -119,6 +120,19 @@ def test_migrate_fails_loudly_when_the_install_lost_its_migrations(installed: Pa
         aside.rename(ddl)
     assert result.returncode == 2 and "no migration files" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and "applied" not in result.stdout
+
+
+def test_the_image_installs_the_wheel_as_a_non_root_user_and_checks_readiness() -> None:
+    """The Dockerfile cannot be built here (no engine); its promises are checked as text, and compose builds it."""
+    recipe = (ROOT / "Dockerfile").read_text()
+    bases = re.findall(r"^FROM (\S+)", recipe, re.M)
+    assert bases and all(re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", b) for b in bases), bases
+    assert re.search(r"^USER (?!root|0)\w+", recipe, re.M)
+    assert re.search(r"^RUN pip wheel .* \.$", recipe, re.M) and "pip install --no-cache-dir /wheels/" in recipe
+    assert re.search(r"^HEALTHCHECK .*/readyz", recipe, re.M | re.S)
+    compose = (ROOT / "docker-compose.yml").read_text()
+    service = compose[compose.index("  collector:"):]
+    assert "build: ." in service and "pip install" not in service
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
