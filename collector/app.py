@@ -118,12 +118,20 @@ class CollectorApp(Starlette):
     middleware and router: the hot path. The ingest endpoint adds the security headers itself."""
 
     ingest: ingest.Ingest
+    observe: Callable[[float], None]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == ingest.PATH and scope["method"] == "POST":
             await self.ingest(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        start = time.perf_counter()
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.observe(time.perf_counter() - start)
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time, store: Store | None = None) -> Starlette:
@@ -166,4 +174,5 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
     app = CollectorApp(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
     app.state.collector = collector
     app.ingest = ingest.Ingest(collector)
+    app.observe = collector.metrics.observer("collector_request_duration_seconds", route="other")
     return app

@@ -209,6 +209,9 @@ class Writer:
         for table, columns in TABLES.items():
             block = tables.get(table)
             if block:
+                start = time.perf_counter()
                 self._store.insert_rows(table, columns, block, f"{name}-{table}")
+                self._metrics.observe("collector_insert_duration_seconds", time.perf_counter() - start,
+                                      table=table.split(".")[-1])
                 self._metrics.inc("collector_rows_flushed_total", block.count(b"\n") + 1,
                                   table=table.split(".")[-1])
