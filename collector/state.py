@@ -17,10 +17,10 @@ from .agents import AgentCache
 from .geo import GeoLookup, default_db_path
 from .limits import Saturation, SiteLimits
 from .metrics import Metrics
-from .salts import Salts
+from .salts import Keeper, Salts
 from .settings import Settings
 from .spool import Spool
-from .store import Store
+from .store import Store, open_store
 from .writer import Writer
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -59,12 +59,22 @@ def load_secret(settings: Settings) -> bytes:
     return key
 
 
+def salt_keeper(settings: Settings) -> Keeper | Path:
+    """Where every process reads the daily salts: a table on the server (server mode), else files in the
+    data dir shared by the processes of `serve --workers N`."""
+    if settings.clickhouse_url:
+        from .salt_table import TableKeeper
+
+        return TableKeeper(open_store(settings))
+    return settings.data_dir / "salts"
+
+
 def build_collector(settings: Settings, clock: Callable[[], float] = time.time) -> Collector:
     config = config_mod.load(settings.config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ctx = pipeline.Context(
         config=config, geo=GeoLookup(settings.geoip_db or default_db_path()), agents=AgentCache(),
-        salts=Salts(settings.data_dir / "salts", clock), secret=load_secret(settings),
+        salts=Salts(salt_keeper(settings), clock), secret=load_secret(settings),
         trusted_proxies=settings.trusted_proxies,
     )
     bodies = {name: (STATIC / name).read_bytes() if (STATIC / name).exists() else b"" for name in TRACKER_FILES}
