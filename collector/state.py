@@ -69,7 +69,8 @@ def salt_keeper(settings: Settings) -> Keeper | Path:
     return settings.data_dir / "salts"
 
 
-def build_collector(settings: Settings, clock: Callable[[], float] = time.time) -> Collector:
+def build_collector(settings: Settings, clock: Callable[[], float] = time.time,
+                    metrics: Metrics | None = None) -> Collector:
     config = config_mod.load(settings.config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ctx = pipeline.Context(
@@ -79,7 +80,7 @@ def build_collector(settings: Settings, clock: Callable[[], float] = time.time) 
     )
     bodies = {name: (STATIC / name).read_bytes() if (STATIC / name).exists() else b"" for name in TRACKER_FILES}
     tracker = {name: (body, f'"{hashlib.sha256(body).hexdigest()[:16]}"') for name, body in bodies.items()}
-    return Collector(settings=settings, config=config, ctx=ctx, metrics=Metrics(), clock=clock,
+    return Collector(settings=settings, config=config, ctx=ctx, metrics=metrics or Metrics(), clock=clock,
                      validate=edge.load_validator(edge.SCHEMA_PATH),
                      tracker=tracker,
                      limits=SiteLimits(settings.site_rate_per_s, settings.site_burst, config.sites,
@@ -87,8 +88,8 @@ def build_collector(settings: Settings, clock: Callable[[], float] = time.time) 
                      saturation=Saturation(settings.max_inflight))
 
 
-def open_spool(settings: Settings) -> Spool:
-    """The spool on disk under the data dir (durable), or in RAM (memory durability)."""
-    directory = settings.data_dir / "spool" if settings.durability == "spool" else None
+def open_spool(settings: Settings, directory: Path | None = None) -> Spool:
+    """The spool on disk (durable; `directory`, by default <data dir>/spool), or in RAM (memory durability)."""
+    directory = (directory or settings.data_dir / "spool") if settings.durability == "spool" else None
     return Spool(directory, max_bytes=settings.spool_max_bytes, max_rows=settings.buffer_max_rows,
                  seal_rows=settings.flush_rows, seal_interval_s=settings.flush_interval_ms / 1000)
