@@ -21,6 +21,10 @@ import pytest
 from conftest import FIREFOX, free_port
 from prometheus_client.parser import text_string_to_metric_families
 
+from collector.process import WORKER, Process
+from collector.state import open_spool
+from collector.writer import encode
+
 pytestmark = pytest.mark.timeout(600)
 SITE = "demo.example"
 LOAD_SECONDS = 3.0  # per phase: bounded in time, and in count by the senders' pace
@@ -199,3 +203,34 @@ def _stored_visitors(data: Path) -> int:
                             env=_env(data), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return int(result.stdout.split()[-1])
+
+
+def test_a_spool_left_by_a_worker_is_drained_by_the_next_one_process_start(make_api, settings, clock) -> None:
+    """`--workers 3`, then a plain `serve`: what worker-2 acknowledged but never handed over still lands."""
+    worker = Process(WORKER, 2, 3)
+    first = make_api()  # the rows a worker's pipeline made, for a site the test config knows
+    first.collector.writer.close()
+    orphan = worker.spool_dir(settings)
+    spool = open_spool(settings, orphan)
+    rows = [("analytics.events", row) for row in _pipeline_rows(first, 3)]
+    payload, lines, parts = encode(rows, (), "2026-01-01", lambda site: 400)
+    spool.append(payload, lines, parts=parts).result()
+    spool.close()
+    assert list(orphan.glob("*.seg"))
+    api = make_api()
+    assert api.count(where="path LIKE '/orphan/%'") == 3
+    assert not orphan.exists()
+
+
+def _pipeline_rows(api: object, n: int) -> list[list[object]]:
+    from collector import pipeline
+    from collector import request as edge
+    from collector.event import RequestInfo
+
+    collector = api.collector  # type: ignore[attr-defined]
+    info = RequestInfo(peer="81.2.69.142", forwarded_for=(), user_agent=FIREFOX, origin_host="", gpc=False, dnt=False)
+    items = [{"site": "test.example", "type": "pageview", "url": f"https://test.example/orphan/{i}", "consent": {}}
+             for i in range(n)]
+    events = edge.build(items, collector.validate, info, int(collector.clock() * 1000), (86_400_000, 300_000))
+    rows, _ = pipeline.run(events, collector.ctx)
+    return [row for _, row in rows]
