@@ -14,6 +14,8 @@ stop first (their last rows go to the owner), then the owner.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -167,9 +169,17 @@ def _stop(children: list[_Child]) -> None:
             proc.join()
 
 
+def _stop_with_parent() -> None:
+    """Linux: SIGTERM this child if the supervisor dies (even by SIGKILL), so no worker outlives it."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _child_main(process: Process, listener: socket.socket | None) -> None:
     """A child's life: build its app, serve until SIGTERM."""
     os.setpgrp()  # the terminal's Ctrl-C reaches the supervisor only, which stops the children in order
+    _stop_with_parent()
     from . import logs
     from .app import create_app
     from .cli import build_server
