@@ -21,6 +21,8 @@ LOCAL = frozenset({PATH, PATH + ".gif", "/healthz", "/readyz", "/metrics", *(f"/
 # Hop-by-hop headers (RFC 9110 7.6.1) and ours, which a client must never set.
 _DROP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding",
                    b"upgrade", TOKEN_HEADER.encode(), PEER_HEADER.encode()})
+# The worker's own server writes these on the answer.
+_DROP_ANSWER = _DROP | {b"date", b"server"}
 # Reads may run long (/sql); connecting to a live owner never does.
 TIMEOUT = httpx.Timeout(connect=5.0, read=300.0, write=60.0, pool=10.0)
 RETRY_AFTER_S = 1
@@ -64,7 +66,7 @@ class WorkerApp:
             return
         try:
             await send({"type": "http.response.start", "status": response.status_code,
-                        "headers": [(k, v) for k, v in response.headers.raw if k.lower() not in _DROP]})
+                        "headers": [(k, v) for k, v in response.headers.raw if k.lower() not in _DROP_ANSWER]})
             async for chunk in response.aiter_raw():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})

@@ -172,6 +172,10 @@ def test_two_workers_share_salts_sum_metrics_and_store_every_acknowledged_event_
         assert processes == {"owner", "worker-0", "worker-1"}
         proxied = httpx.get(f"{running.url}/privacy/inventory", timeout=30)
         assert proxied.status_code == 200 and SITE in proxied.json()["sites"]
+        assert len(proxied.headers.get_list("date")) == 1
+        asked = httpx.post(f"{running.url}/api/visitor/export", json={"site": SITE, "vid": "abcdefabcdef1234"},
+                           timeout=30)  # a body, through the worker to the owner, which read it
+        assert asked.status_code == 404 and asked.json()["detail"] == "nothing is stored for this id"
         assert httpx.get(f"{running.url}/_internal/ping", timeout=10).status_code == 404
 
         load = Load(running.url)
