@@ -82,11 +82,13 @@ class OwnerLink:
             raise HandoffError(f"the store owner answered {status}: {body[:200]!r}")
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Only the Writer's health probe comes here: the owner answering means its tables do."""
-        status, _ = self._call("GET", f"{PREFIX}ping")
+        """A read on the owner's store (the Writer's health probe; store-backed state a worker loads,
+        such as withdrawn ids); values come back as JSON types (dates as ISO strings)."""
+        body = orjson.dumps({"sql": sql, "parameters": parameters or {}}, default=str)
+        status, answer = self._call("POST", f"{PREFIX}query", body)
         if status != 200:
-            raise HandoffError(f"the store owner answered {status}")
-        return []
+            raise HandoffError(f"the store owner answered {status}: {answer[:200]!r}")
+        return [tuple(row) for row in orjson.loads(answer)]
 
     def erase(self, job: receipts.Erasure) -> dict[str, Any]:
         """Queue a withdrawal's erasure with the owner (after this worker's rows were handed over)."""
@@ -121,6 +123,17 @@ def internal_routes(collector: Collector) -> Router:
             return Response(b"refused", status_code=422)
         return Response(b"stored")
 
+    async def query(request: Request) -> Response:
+        asked = orjson.loads(await request.body())
+        assert collector.store is not None
+        if not collector.ready:
+            return Response(b"starting", status_code=503)
+        try:
+            rows = await asyncio.to_thread(collector.store.query, str(asked["sql"]), asked.get("parameters") or None)
+        except ClickHouseError as exc:
+            return Response(str(exc).splitlines()[0][:500].encode(), status_code=400)
+        return Response(orjson.dumps(rows, default=str), media_type="application/json")
+
     async def erase(request: Request) -> Response:
         job = orjson.loads(await request.body())
         assert collector.consent_worker is not None
@@ -132,7 +145,8 @@ def internal_routes(collector: Collector) -> Router:
         return Response(b"ok" if collector.ready else b"starting", status_code=200 if collector.ready else 503)
 
     return Router(routes=[Route(PREFIX + "block", block, methods=["POST"]),
-                          Route(PREFIX + "erase", erase, methods=["POST"]), Route(PREFIX + "ping", ping)])
+                          Route(PREFIX + "erase", erase, methods=["POST"]), Route(PREFIX + "ping", ping),
+                          Route(PREFIX + "query", query, methods=["POST"])])
 
 
 def store_block(store: Store, table: str, block: bytes, token: str) -> None:

@@ -216,7 +216,7 @@ def test_a_spool_left_by_a_worker_is_drained_by_the_next_one_process_start(make_
     first.collector.writer.close()
     orphan = worker.spool_dir(settings)
     spool = open_spool(settings, orphan)
-    rows = [("analytics.events", row) for row in _pipeline_rows(first, 3)]
+    rows = [("analytics.events", row) for row in pipeline_rows(first, 3, "/orphan/")]
     payload, lines, parts = encode(rows, (), "2026-01-01", lambda site: 400)
     spool.append(payload, lines, parts=parts).result()
     spool.close()
@@ -226,14 +226,15 @@ def test_a_spool_left_by_a_worker_is_drained_by_the_next_one_process_start(make_
     assert not orphan.exists()
 
 
-def _pipeline_rows(api: object, n: int) -> list[list[object]]:
+def pipeline_rows(api: object, n: int, prefix: str) -> list[list[object]]:
+    """Rows as a worker's pipeline makes them: n pageviews of test.example under `prefix`."""
     from collector import pipeline
     from collector import request as edge
     from collector.event import RequestInfo
 
     collector = api.collector  # type: ignore[attr-defined]
     info = RequestInfo(peer="81.2.69.142", forwarded_for=(), user_agent=FIREFOX, origin_host="", gpc=False, dnt=False)
-    items = [{"site": "test.example", "type": "pageview", "url": f"https://test.example/orphan/{i}", "consent": {}}
+    items = [{"site": "test.example", "type": "pageview", "url": f"https://test.example{prefix}{i}", "consent": {}}
              for i in range(n)]
     events = edge.build(items, collector.validate, info, int(collector.clock() * 1000), (86_400_000, 300_000))
     rows, _ = pipeline.run(events, collector.ctx)
