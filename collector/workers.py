@@ -80,6 +80,8 @@ def run(settings: Settings, host: str, port: int, workers: int) -> int:
         if owner is not None:
             _start(spawn, owner, None)
             if not _wait_owner(owner, stop):
+                if stop.is_set():
+                    return 0
                 log.error("the store owner did not start: see its log above")
                 return 1
         for child in children:

@@ -163,7 +163,7 @@ def test_two_workers_share_salts_sum_metrics_and_store_every_acknowledged_event_
             assert _send(running.url, "/same/0")
         with paused(pids["worker-0"]):
             assert _send(running.url, "/same/1")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while _metric(running.url, "collector_events_accepted_total").get((), 0) < 2:
             assert time.monotonic() < deadline, "both workers' counts never reached /metrics"
             time.sleep(0.2)
