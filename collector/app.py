@@ -21,7 +21,7 @@ from .errors import ClientError
 from .event import RequestInfo
 from .handoff import OwnerLink, drain_orphans
 from .ingest import CSP_HTML, CSP_OTHER, headers_of
-from .process import ONE_PROCESS, WORKER, Process
+from .process import ONE_PROCESS, OWNER, WORKER, Process
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
 from .store import Store, migrate, open_store
@@ -156,6 +156,10 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
                                          if site in collector.config.sites else config_mod.DEFAULT_ROLLUP_DAYS),
         )
         collector.writer.start()
+        if process.role == OWNER:
+            assert process.run_dir is not None
+            run_dir, workers, token = process.run_dir, process.workers, process.token
+            collector.writer.before_flush = lambda: handoff.flush_workers(run_dir, workers, token)
         consent = (handoff.consent_worker(db, collector.writer, collector) if worker else
                    rights.consent_worker(db, collector.writer, collector.ctx))
         collector.consent_worker = consent

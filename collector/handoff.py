@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from . import receipts
+from .errors import ClientError, Kind
 from .metrics import Metrics
 from .spool import Spool
 from .state import Collector
@@ -37,6 +38,7 @@ log = logging.getLogger("collector.handoff")
 TOKEN_HEADER = "x-collector-internal"
 PEER_HEADER = "x-collector-peer"
 PREFIX = "/_internal/"
+FLUSH = PREFIX + "flush"  # on a worker's own socket: hand over everything spooled so far
 TIMEOUT_S = 120.0  # an insert of a full segment on a busy engine; the worker retries past it
 
 
@@ -100,6 +102,20 @@ class OwnerLink:
 
     def close(self) -> None:
         pass
+
+
+def flush_workers(run_dir: Path, workers: int, token: str) -> None:
+    """The owner's flush barrier: every worker hands over what its spool holds before the owner's own
+    flush (rights requests, erasures), so an answer or a deletion covers everything any worker received.
+    A worker that cannot be reached (restarting) makes the caller answer 503: retry shortly."""
+    for index in range(workers):
+        link = OwnerLink(run_dir / f"worker-{index}.sock", token)
+        try:
+            status, _ = link._call("POST", FLUSH)
+        except HandoffError:
+            status = 0
+        if status != 200:
+            raise ClientError(Kind.UNAVAILABLE, "restarting", "a collector process is restarting; retry", 1)
 
 
 def consent_worker(link: OwnerLink, writer: Writer, collector: Collector) -> receipts.Worker:

@@ -4,6 +4,7 @@ its Unix socket, with the client address the worker saw in a header only the own
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 
 from .admin import json_response
-from .handoff import PEER_HEADER, PREFIX, TOKEN_HEADER
+from .handoff import FLUSH, PEER_HEADER, PREFIX, TOKEN_HEADER
 from .ingest import PATH
 from .state import TRACKER_FILES
 
@@ -43,6 +44,10 @@ class WorkerApp:
             await self.app(scope, receive, send)
             return
         if scope["path"].startswith(PREFIX):
+            if scope["path"] == FLUSH and dict(scope["headers"]).get(TOKEN_HEADER.encode()) == self.token.encode():
+                await asyncio.to_thread(self.state.collector.writer.flush)  # the owner's flush barrier
+                await json_response(200, {"status": "flushed"})(scope, receive, send)
+                return
             await json_response(404, {"error": "not_found", "detail": ""})(scope, receive, send)
             return
         await self.forward(scope, receive, send)

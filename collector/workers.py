@@ -200,5 +200,19 @@ def _child_main(process: Process, listener: socket.socket | None) -> None:
         build_server(OwnerApp(app, process.token), uds=str(process.owner_socket)).run()
         return
     assert listener is not None
-    outer = WorkerApp(app, process.owner_socket, process.token) if process.role == WORKER else app
-    build_server(outer).run(sockets=[listener])
+    if process.role == SERVER:
+        build_server(app).run(sockets=[listener])
+        return
+    build_server(WorkerApp(app, process.owner_socket, process.token)).run(sockets=[listener, _control(process)])
+
+
+def _control(process: Process) -> socket.socket:
+    """A worker's own socket, where the owner asks it to hand everything over (its flush barrier)."""
+    assert process.run_dir is not None
+    path = process.run_dir / f"worker-{process.index}.sock"
+    path.unlink(missing_ok=True)  # left by this worker's previous life
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(path))
+    os.chmod(path, 0o600)
+    sock.listen(64)
+    return sock

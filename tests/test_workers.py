@@ -58,7 +58,7 @@ class Supervisor:
 
 def _env(data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "CLICKHOUSE_"))}
-    return env | {"COLLECTOR_DATA_DIR": str(data), "COLLECTOR_FLUSH_INTERVAL_MS": "200",
+    return env | {"COLLECTOR_DATA_DIR": str(data), "COLLECTOR_FLUSH_INTERVAL_MS": "1000",
                   "COLLECTOR_RETRY_MAX_MS": "200", "COLLECTOR_SHUTDOWN_DRAIN_MS": "0"}
 
 
@@ -176,6 +176,13 @@ def test_two_workers_share_salts_sum_metrics_and_store_every_acknowledged_event_
         asked = httpx.post(f"{running.url}/api/visitor/export", json={"site": SITE, "vid": "abcdefabcdef1234"},
                            timeout=30)  # a body, through the worker to the owner, which read it
         assert asked.status_code == 404 and asked.json()["detail"] == "nothing is stored for this id"
+        # The owner's flush barrier: an event still in a worker's spool is in the visitor's export.
+        consented = {**_event("/consented"), "consent": {"analytics": True}, "vid": "abcdefabcdef1234"}
+        assert httpx.post(f"{running.url}/api/event", json=consented, headers={"User-Agent": FIREFOX},
+                          timeout=10).json()["accepted"] == 1
+        exported = httpx.post(f"{running.url}/api/visitor/export", json={"site": SITE, "vid": "abcdefabcdef1234"},
+                              timeout=60)
+        assert exported.status_code == 200 and len(exported.json()["events"]) == 1, exported.text
         assert httpx.get(f"{running.url}/_internal/ping", timeout=10).status_code == 404
 
         load = Load(running.url)
