@@ -38,7 +38,7 @@ def ip_forms(text: str) -> dict[bytes, str]:
     """An address as text, expanded, packed in both byte orders, as a decimal integer; IPv6 as bare
     hex; IPv4 also as its v4-mapped IPv6 forms."""
     ip = ipaddress.ip_address(text)
-    out = {text.encode(): f"{text} as text", ip.exploded.encode(): f"{text} expanded",
+    out = {ip.exploded.encode(): f"{text} expanded", text.encode(): f"{text} as text",
            ip.packed: f"{text} packed", ip.packed[::-1]: f"{text} packed little-endian"}
     if ip.version == 4:
         out[str(int(ip)).encode()] = f"{text} as decimal UInt32"
