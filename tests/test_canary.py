@@ -18,6 +18,7 @@ import ipaddress
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -169,7 +170,7 @@ FILLER = {"zstd": "nothing here", "lz4": "nothing here", "delta_zstd": 1000, "ch
 
 
 @pytest.fixture
-def scratch_table(store: Store) -> tuple[Store, Path]:
+def scratch_table(store: Store) -> Iterator[tuple[Store, Path]]:
     """A table in a scratch database of the session store with one column per codec, a filler row and a
     canary row inserted by the engine (two rows, so Delta stores a difference, never the canary itself)."""
     store.command("DROP DATABASE IF EXISTS canary_scratch SYNC")
