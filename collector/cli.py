@@ -24,14 +24,14 @@ log = logging.getLogger("collector")
 
 def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
+    from .http_edge import server_config
 
     settings = from_env()
     logs.configure(settings.log_level)
     if settings.config_path.name == "sites.toml" and "demo" in settings.config_path.parts:
         log.warning("COLLECTOR_CONFIG is not set: serving the demo site config")
     app = create_app(settings)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                            server_header=False, proxy_headers=False, timeout_graceful_shutdown=10)
+    config = server_config(app, settings, args.host, args.port, timeout_graceful_shutdown=10)
     _Server(config, app.state.collector).run()
     return 0
 
