@@ -185,6 +185,32 @@ def test_a_slow_body_is_cut_at_the_request_deadline_too(make_api: Callable[..., 
     assert api.count() == 0
 
 
+def test_a_client_that_never_reads_its_answers_is_cut_at_the_request_deadline(
+        make_api: Callable[..., Api]) -> None:
+    api = make_api(request_deadline_ms=300, idle_timeout_ms=60_000)
+    with serve_edge(api) as port:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+        sock.settimeout(15)
+        sock.connect(("127.0.0.1", port))
+        with sock:
+            requests = b"GET /t.js HTTP/1.1\r\nHost: test.example\r\n\r\n" * 3_000  # ~9 MB of answers
+
+            def send() -> None:
+                with contextlib.suppress(OSError):  # the server may cut us before all are sent
+                    sock.sendall(requests)
+
+            sender = threading.Thread(target=send)
+            sender.start()
+            stop = time.monotonic() + 30
+            while hits(api, "slow_read") == 0 and time.monotonic() < stop:
+                time.sleep(0.05)  # not reading: the answers pile up in the server's send buffer
+            answers = read_to_close(sock)
+            sender.join(15)
+    assert hits(api, "slow_read") == 1
+    assert answers.count(b"HTTP/1.1 200 ") < 3_000
+
+
 def test_idle_connections_are_closed_before_and_between_requests(make_api: Callable[..., Api]) -> None:
     api = make_api(idle_timeout_ms=300)
     keep_alive = post().replace(b"Connection: close\r\n", b"")
