@@ -94,7 +94,12 @@ class EdgeProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         assert config.connections is not None
         self.edge = config.connections
-        self.limits = config.limits
+        self.limits = limits = config.limits
+        # The limits the parser callbacks read, as plain attributes (they run for every header).
+        self._max_head = limits.max_header_bytes
+        self._max_headers = limits.max_headers
+        self._max_url = limits.max_url_bytes
+        self._request_s = limits.request_deadline_s
         self.deadline = NEVER
         self.expiry = "idle_timeout"
         self._key: str | None = None
@@ -102,7 +107,6 @@ class EdgeProtocol(HttpToolsProtocol):
         self._in_head = True  # the next bytes belong to a request head
         self._head_bytes = 0
         self._heads = 0  # heads completed on this connection
-        self._header_count = 0
         self._discarding = False
         self._saved: tuple[float, str] | None = None  # the deadline a stalled write replaced
 
@@ -143,10 +147,15 @@ class EdgeProtocol(HttpToolsProtocol):
             return
         if self._in_head:
             self._head_bytes += len(data)
-            if self._head_bytes > self.limits.max_header_bytes:
+            if self._head_bytes > self._max_head:
                 self._over_budget(data)
                 return
-        self._feed(data)
+        try:  # uvicorn's data_received, less its keep-alive timer (the sweep replaces it)
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._parse_error(exc)
+        except httptools.HttpParserUpgrade:
+            self._upgrade()
 
     def _over_budget(self, data: bytes) -> None:
         """The head budget ends inside `data`: parse up to the budget; if that finishes the head, go on
@@ -162,24 +171,28 @@ class EdgeProtocol(HttpToolsProtocol):
         self.data_received(data[allowed:])
 
     def _feed(self, data: bytes) -> bool:
-        """uvicorn's data_received (its keep-alive timer is replaced by the sweep); False if refused."""
+        """Parse `data`; False if the connection was refused or answered 400."""
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserCallbackError as exc:
-            if isinstance(exc.__context__, _Over):
-                self._refuse(exc.__context__.kind)
-                return False
-            raise
-        except httptools.HttpParserError:
-            self.logger.warning("Invalid HTTP request received.")
-            self.send_400_response("Invalid HTTP request received.")
+        except httptools.HttpParserError as exc:
+            self._parse_error(exc)
             return False
         except httptools.HttpParserUpgrade:
-            if self._should_upgrade():
-                self.handle_websocket_upgrade()
-            else:
-                self._unsupported_upgrade_warning()
+            self._upgrade()
         return True
+
+    def _parse_error(self, exc: httptools.HttpParserError) -> None:
+        if isinstance(exc, httptools.HttpParserCallbackError) and isinstance(exc.__context__, _Over):
+            self._refuse(exc.__context__.kind)
+            return
+        self.logger.warning("Invalid HTTP request received.")
+        self.send_400_response("Invalid HTTP request received.")
+
+    def _upgrade(self) -> None:
+        if self._should_upgrade():
+            self.handle_websocket_upgrade()
+        else:
+            self._unsupported_upgrade_warning()
 
     def _refuse(self, kind: str) -> None:
         """Answer the limit's 4xx and half-close, then discard input until the client closes or the
@@ -198,17 +211,16 @@ class EdgeProtocol(HttpToolsProtocol):
     # Parser callbacks (uvicorn's, plus the limits)
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._header_count = 0
-        self._expect("request_deadline", self.limits.request_deadline_s)
+        self.expiry = "request_deadline"
+        self.deadline = self.loop.time() + self._request_s
 
     def on_url(self, url: bytes) -> None:
         self.url += url
-        if len(self.url) > self.limits.max_url_bytes:
+        if len(self.url) > self._max_url:
             raise _Over("url_bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > self.limits.max_headers:
+        if len(self.headers) >= self._max_headers:
             raise _Over("header_count")
         name = name.lower()
         if name == b"expect" and value.lower() == b"100-continue":
