@@ -62,8 +62,8 @@ class Settings:
     max_header_bytes: int = 16 * 1024
     # At most this many header lines (431 past it); browsers send about 10-20.
     max_headers: int = 100
-    # The request target (path and query) is at most this many bytes (414 past it); the pixel's longest
-    # legitimate URL is two 2,000-character fields.
+    # The request target (path and query) is at most this many bytes (414 past it), as nginx and Apache
+    # allow a request line; the beacon's target is /api/event, and the pixel takes its page from Referer.
     max_url_bytes: int = 8 * 1024
     # A request must arrive whole, head and body, within this time of its first byte, or the
     # connection is cut: 64 KiB in 10 s is 6.4 KB/s, slower than any client we can serve anyway.

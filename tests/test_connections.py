@@ -22,6 +22,7 @@ from collector.connections import (
 )
 from collector.logs import JsonFormatter
 from collector.metrics import Metrics
+from collector.settings import SettingsError, from_env
 
 
 def limits(**overrides: object) -> EdgeLimits:
@@ -50,6 +51,22 @@ def test_the_default_cap_leaves_a_quarter_of_the_descriptors() -> None:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     assert connection_cap_from_fd_limit() == max(16, soft - max(256, soft // 4))
     assert connection_cap_from_fd_limit() < soft
+
+
+def test_edge_limits_come_from_the_environment_and_fail_loudly() -> None:
+    env = {"COLLECTOR_MAX_HEADER_BYTES": "8192", "COLLECTOR_MAX_HEADERS": "50", "COLLECTOR_MAX_URL_BYTES": "4096",
+           "COLLECTOR_REQUEST_DEADLINE_MS": "2500", "COLLECTOR_IDLE_TIMEOUT_MS": "750",
+           "COLLECTOR_MAX_CONNECTIONS_PER_NETWORK": "32", "COLLECTOR_TRUSTED_PROXIES": "10.0.0.1"}
+    got = EdgeLimits.from_settings(from_env(env))
+    assert (got.max_header_bytes, got.max_headers, got.max_url_bytes) == (8192, 50, 4096)
+    assert (got.request_deadline_s, got.idle_timeout_s, got.max_connections_per_network) == (2.5, 0.75, 32)
+    assert got.max_connections == connection_cap_from_fd_limit()  # 0, the default: from the descriptor limit
+    assert got.trusted_proxies == (ipaddress.ip_network("10.0.0.1/32"),)
+    assert EdgeLimits.from_settings(from_env({"COLLECTOR_MAX_CONNECTIONS": "500"})).max_connections == 500
+    with pytest.raises(SettingsError, match="COLLECTOR_REQUEST_DEADLINE_MS"):
+        from_env({"COLLECTOR_REQUEST_DEADLINE_MS": "10s"})
+    with pytest.raises(SettingsError, match="COLLECTOR_MAX_HEADER_BYTES"):
+        from_env({"COLLECTOR_MAX_HEADER_BYTES": "100"})
 
 
 def test_caps_and_bookkeeping_return_to_empty() -> None:
