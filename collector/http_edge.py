@@ -19,6 +19,7 @@ Each hit is counted in `collector_edge_limit_hits_total{limit=...}` (see `connec
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httptools
@@ -30,6 +31,7 @@ from .ingest import CSP_OTHER
 from .metrics import Metrics
 from .settings import Settings
 
+log = logging.getLogger("collector.edge")
 # After a 4xx the server half-closes and discards what the client still sends for this long, so the
 # client reads the answer instead of a reset (closing a socket with unread input sends RST).
 LINGER_S = 2.0
@@ -71,6 +73,8 @@ class EdgeConfig(uvicorn.Config):
     def load(self) -> None:
         super().load()
         self.connections = Connections(self.limits, self.metrics)
+        log.info("edge limits", extra={"max_connections": self.limits.max_connections,
+                                       "max_connections_per_network": self.limits.max_connections_per_network})
 
 
 def server_config(app: Any, settings: Settings, host: str, port: int, **kwargs: Any) -> EdgeConfig:
