@@ -112,6 +112,15 @@ def test_a_head_near_the_limit_with_its_body_in_the_same_packet_is_accepted(make
     assert api.count() == 40
 
 
+def test_pipelined_requests_are_each_answered(make_api: Callable[..., Api]) -> None:
+    api = make_api()
+    keep_alive = post().replace(b"Connection: close\r\n", b"")
+    with serve_edge(api) as port:
+        answers = exchange(port, keep_alive * 3 + post())  # four requests in one packet
+    assert answers.count(b"HTTP/1.1 202 ") == 4
+    assert api.count() == 4
+
+
 def test_an_oversized_header_is_a_431_and_stores_nothing(make_api: Callable[..., Api]) -> None:
     api = make_api()
     with serve_edge(api) as port:
