@@ -125,6 +125,8 @@ def test_an_oversized_header_is_a_431_and_stores_nothing(make_api: Callable[...,
     api = make_api()
     with serve_edge(api) as port:
         answer = exchange(port, post(b"X-Big: " + b"a" * (1 << 20) + b"\r\n"))
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert 'collector_edge_limit_hits_total{limit="header_bytes"} 1' in metrics.splitlines()
     assert answer.startswith(b"HTTP/1.1 431 ")
     assert answer.endswith(b'{"error":"headers_too_large","detail":"the request head is too large"}')
     assert api.count() == 0
