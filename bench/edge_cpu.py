@@ -96,7 +96,7 @@ def compare(requests: int = 20_000, rounds: int = 7) -> dict[str, float]:
     """Median CPU microseconds per request: uvicorn's protocol, the edge protocol, and their ratio."""
     app = _App()
     plain = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", proxy_headers=False)
-    edge = server_config(app, Settings(), "127.0.0.1", 8000, lifespan="off")
+    edge = server_config(app, Settings(), lifespan="off")
     runs: dict[str, list[float]] = {"uvicorn": [], "edge": []}
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         for _ in range(rounds):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 GEO_LEVELS = ("city", "region", "country", "none")
+ROLES = ("read", "analyst", "admin")
 CONSENT_MODES = ("default", "strict")
 SIGNAL_TIERS = {"gpc": ("anonymous", "denied"), "dnt": ("anonymous", "denied", "ignore")}
 
@@ -50,8 +51,25 @@ class SitePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class UserSpec:
+    """A reader of the store, ClickHouse users.xml-style: `[users.NAME]` in the sites config."""
+
+    name: str
+    # read: suppressed aggregates only; analyst: also the raw (pseudonymous) events; admin: everything.
+    role: str
+    # SHA-256 of the password, hex (as ClickHouse's password_sha256_hex): the password itself is never stored.
+    password_sha256_hex: str
+    # Site ids this user may read; empty: every site.
+    sites: tuple[str, ...] = ()
+
+    def may_read(self, site: str) -> bool:
+        return not self.sites or site in self.sites
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     sites: Mapping[str, SitePolicy]
+    users: Mapping[str, UserSpec] = field(default_factory=dict)
 
     def any_site_allows(self, host: str) -> bool:
         return any(policy.allows_host(host) for policy in self.sites.values())
@@ -101,10 +119,37 @@ def _site(site: str, raw: Mapping[str, Any], where: str) -> SitePolicy:
     return SitePolicy(site=site, **values)
 
 
-def parse(data: Mapping[str, Any], source: str = "config") -> Config:
-    unknown = sorted(set(data) - {"sites"})
+_USER_KEYS = {"role", "password_sha256_hex", "sites"}
+# The built-in operator account: its password is COLLECTOR_ADMIN_TOKEN, so the config cannot redefine it.
+ADMIN_USER = "admin"
+
+
+def _user(name: str, raw: Any, sites: Mapping[str, SitePolicy], where: str) -> UserSpec:
+    if not isinstance(raw, dict):
+        raise _fail(where, f"users.{name}", "must be a table")
+    unknown = sorted(set(raw) - _USER_KEYS)
     if unknown:
-        raise _fail(source, unknown[0], "is not a known section (expected [sites.<id>])")
+        raise _fail(where, unknown[0], f"is not a known user setting (known: {', '.join(sorted(_USER_KEYS))})")
+    if name == ADMIN_USER:
+        raise _fail(where, "users.admin", "is built in (its password is COLLECTOR_ADMIN_TOKEN)")
+    if not name.isascii() or not name.replace("_", "").replace("-", "").isalnum() or len(name) > 64:
+        raise _fail(where, f"users.{name}", "must be 1-64 ASCII letters, digits, '-' or '_'")
+    role = raw.get("role")
+    if role not in ROLES:
+        raise _fail(where, "role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+    digest = raw.get("password_sha256_hex")
+    if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+        raise _fail(where, "password_sha256_hex", "must be the 64 hex digits of the password's SHA-256")
+    allowed = raw.get("sites", [])
+    if not isinstance(allowed, list) or not all(isinstance(s, str) and s in sites for s in allowed):
+        raise _fail(where, "sites", "must be a list of configured site ids")
+    return UserSpec(name=name, role=role, password_sha256_hex=digest.lower(), sites=tuple(allowed))
+
+
+def parse(data: Mapping[str, Any], source: str = "config") -> Config:
+    unknown = sorted(set(data) - {"sites", "users"})
+    if unknown:
+        raise _fail(source, unknown[0], "is not a known section (expected [sites.<id>] or [users.<name>])")
     sites = data.get("sites", {})
     if not isinstance(sites, dict) or not sites:
         raise _fail(source, "sites", "must define at least one [sites.<id>] table")
@@ -113,7 +158,11 @@ def parse(data: Mapping[str, Any], source: str = "config") -> Config:
         if not isinstance(raw, dict):
             raise _fail(source, f"sites.{site}", "must be a table")
         parsed[site] = _site(site, raw, f"{source}: [sites.\"{site}\"]")
-    return Config(sites=parsed)
+    users = data.get("users", {})
+    if not isinstance(users, dict):
+        raise _fail(source, "users", "must be [users.<name>] tables")
+    return Config(sites=parsed, users={name: _user(name, raw, parsed, f"{source}: [users.\"{name}\"]")
+                                       for name, raw in users.items()})
 
 
 def load(path: Path) -> Config:

@@ -77,15 +77,15 @@ class EdgeConfig(uvicorn.Config):
                                        "max_connections_per_network": self.limits.max_connections_per_network})
 
 
-def server_config(app: Any, settings: Settings, host: str, port: int, **kwargs: Any) -> EdgeConfig:
+def server_config(app: Any, settings: Settings, **kwargs: Any) -> EdgeConfig:
     """The uvicorn config the collector serves with: the edge limits from `settings` (counted in the
-    app's metrics), no access log, no Server header; `kwargs` go to uvicorn.Config as they are."""
+    app's metrics), no access log, no Server header; `kwargs` (where to listen, and any other option)
+    go to uvicorn.Config as they are."""
     limits = EdgeLimits.from_settings(settings)
     # No websockets: the collector serves none, and an upgraded connection would leave the edge's hands.
     options: dict[str, Any] = {"log_config": None, "access_log": False, "server_header": False,
                                "proxy_headers": False, "ws": "none"}
-    return EdgeConfig(app, limits=limits, metrics=app.state.collector.metrics, host=host, port=port,
-                      **(options | kwargs))
+    return EdgeConfig(app, limits=limits, metrics=app.state.collector.metrics, **(options | kwargs))
 
 
 class EdgeProtocol(HttpToolsProtocol):

@@ -10,8 +10,17 @@ from pathlib import Path
 
 from .limits import parse_rates
 
-ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS_DIR = ROOT / "schemas"
+
+def _schemas_dir() -> Path:
+    """The event schema and the DDL: inside the package when installed from a wheel (pyproject.toml maps
+    the checkout's top-level schemas/ to collector/schemas), else the checkout's schemas/ itself."""
+    package = Path(__file__).resolve().parent
+    installed = package / "schemas"
+    return installed if installed.is_dir() else package.parent / "schemas"
+
+
+# Every reader of the schemas (validator, migrations, dashboards) resolves them from here.
+SCHEMAS_DIR = _schemas_dir()
 DEMO_CONFIG = Path(__file__).resolve().parent / "demo" / "sites.toml"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

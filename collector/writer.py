@@ -99,6 +99,7 @@ class Writer:
         self._stop_by = float("inf")
         self._day_cache = (-1, "")  # monotonic deadline for giving up on a down store at shutdown
         self._thread = threading.Thread(target=self._run, name="collector-writer", daemon=True)
+        self.before_flush: Callable[[], None] = lambda: None
         metrics.gauge("collector_buffer_rows", lambda: spool.rows)
         metrics.gauge("collector_spool_bytes", lambda: spool.size_bytes)
         segments, rows = spool.recovered
@@ -145,7 +146,9 @@ class Writer:
             raise Overloaded(str(exc)) from None
 
     def flush(self, timeout_s: float = 30.0) -> None:
-        """Seal what the spool holds now and wait until ClickHouse has it (admin reads, tests)."""
+        """Seal what the spool holds now and wait until ClickHouse has it (admin reads, tests); first
+        `before_flush` (the store owner of `serve --workers N`: every worker's spool too)."""
+        self.before_flush()
         self.drain(timeout_s)
 
     def drain(self, timeout_s: float = 30.0) -> bool:
@@ -209,6 +212,9 @@ class Writer:
         for table, columns in TABLES.items():
             block = tables.get(table)
             if block:
+                start = time.perf_counter()
                 self._store.insert_rows(table, columns, block, f"{name}-{table}")
+                self._metrics.observe("collector_insert_duration_seconds", time.perf_counter() - start,
+                                      table=table.split(".")[-1])
                 self._metrics.inc("collector_rows_flushed_total", block.count(b"\n") + 1,
                                   table=table.split(".")[-1])

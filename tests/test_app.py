@@ -38,9 +38,9 @@ def test_health_readiness_and_metrics(api) -> None:
     api.send([event(), event(site="nobody.example")])
     api.flush()
     text = api.client.get("/metrics").text
-    for line in ("collector_events_received_total 2", "collector_events_accepted_total 1",
-                 'collector_events_dropped_total{reason="unknown_site"} 1',
-                 'collector_rows_flushed_total{table="events"} 1', "collector_buffer_rows 0"):
+    for line in ("collector_events_received_total 2.0", "collector_events_accepted_total 1.0",
+                 'collector_events_dropped_total{reason="unknown_site"} 1.0',
+                 'collector_rows_flushed_total{table="events"} 1.0', "collector_buffer_rows 0.0"):
         assert line in text.splitlines(), line
     assert "# TYPE collector_flush_errors_total counter" in text or "collector_flush_errors_total" not in text
 
