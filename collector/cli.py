@@ -39,10 +39,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def build_server(app: Any, **bind: Any) -> uvicorn.Server:
     """The one place a uvicorn server is configured, for every process of `serve`; `bind` is where it
-    listens (host and port; uds; or nothing when the caller passes its sockets to run())."""
-    config = uvicorn.Config(app, **bind, log_config=None, access_log=False, server_header=False,
-                            proxy_headers=False, timeout_graceful_shutdown=10)
-    return _Server(config, app.state.collector)
+    listens (host and port; uds; or nothing when the caller passes its sockets to run()). Each process
+    holds its own connections to the edge limits (see http_edge)."""
+    from .http_edge import server_config
+
+    collector = app.state.collector
+    return _Server(server_config(app, collector.settings, **bind, timeout_graceful_shutdown=10), collector)
 
 
 class _Server(uvicorn.Server):
