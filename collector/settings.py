@@ -57,6 +57,8 @@ class Settings:
     # On SIGTERM readiness fails and ingest answers 503 for this long before the listener closes,
     # so a load balancer stops sending traffic before connections are refused.
     shutdown_drain_ms: int = 1_000
+    # A referrer-spam host list (one host per line, Matomo's format); none: no referrer is dropped as spam.
+    referrer_spam_list: Path | None = None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -109,7 +111,17 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_inflight=_int(env, "COLLECTOR_MAX_INFLIGHT", 1_000, 1),
         body_read_timeout_ms=_int(env, "COLLECTOR_BODY_READ_TIMEOUT_MS", 10_000, 1),
         shutdown_drain_ms=_int(env, "COLLECTOR_SHUTDOWN_DRAIN_MS", 1_000, 0),
+        referrer_spam_list=_existing_file(env, "COLLECTOR_REFERRER_SPAM_LIST"),
     )
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name)
+    if not value:
+        return None
+    if not Path(value).is_file():
+        raise SettingsError(f"{name}: {value!r} is not a readable file")
+    return Path(value)
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

@@ -1,0 +1,191 @@
+"""Duplicate sends: an event whose `event_id` the site already stored within the dedup window is
+acknowledged but not stored again, and counted as Reason.DUPLICATE (metrics and dropped_daily).
+
+Where: in the writer, before the insert, because the writer is the one place every event passes in
+order — in embedded mode one writer owns the store (the `--workers N` mode hands it every worker's
+rows), in server mode every collector's writer asks ClickHouse about the keys of each batch.
+
+- The key is a 64-bit hash of (site, event_id); the pipeline step `dedup_key` appends it to the event's
+  row as a trailing `"k:<hex>"` value, which the writer strips before the insert. Events without an id
+  carry no key and are never touched.
+- Stored keys go to `analytics.event_ids` (site, key, inserted time; kept one day, ordered by key) in the
+  same segment insert as the events, with the same deduplication token.
+- RecentKeys, an in-memory window of the keys stored in the last WINDOW_S (at most MAX_KEYS, about 80
+  bytes each: ~20 MB), is rebuilt from `event_ids` at startup; in server mode the keys of a batch not in
+  the window are also looked up in `event_ids` (a primary-key lookup), so collectors on other machines
+  see each other's events once stored.
+- The decision for a durable spool segment is written next to it (`<segment>.dup`) before the first
+  insert attempt, so a replay after a crash makes the same decision and inserts the same blocks: the
+  deduplication token then drops what was already stored, and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .event import Event
+
+EVENTS = "analytics.events"
+IDS = "analytics.event_ids"
+ID_COLUMNS = ("site", "key", "inserted")
+# Retries (sendBeacon after fetch, a proxy retry, a double click) come within seconds or minutes.
+WINDOW_S = 3600
+MAX_KEYS = 250_000
+_MARK = b'"k:'
+
+
+def key_of(site: str, event_id: str) -> int:
+    """A stable 64-bit key for (site, event_id), the same in every process and machine (never 0)."""
+    digest = hashlib.blake2b(f"{site}\0{event_id.lower()}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") or 1
+
+
+def dedup_key(event: Event, ctx: object) -> Event:
+    """Pipeline step, after to_row: a raw event with an event_id carries its key to the writer."""
+    if event.event_id and event.row is not None and event.table == EVENTS:
+        event.row.append(f"k:{key_of(event.site, event.event_id):016x}")
+    return event
+
+
+def split_keys(block: bytes) -> tuple[list[bytes], list[int]]:
+    """An events block as its rows without the trailing key, and the keys (0 for a row without)."""
+    heads, keys = [], []
+    for line in block.split(b"\n"):
+        pos = line.rfind(b",")
+        if line.startswith(_MARK, pos + 1):
+            keys.append(int(line[pos + 4:-2], 16))
+            heads.append(line[:pos] + b"]")
+        else:
+            keys.append(0)
+            heads.append(line)
+    return heads, keys
+
+
+def site_of(row: bytes) -> str:
+    """The first value of a JSON row (the site), without parsing the row unless it holds an escape."""
+    raw = row[2:row.index(b'"', 2)]
+    return str(orjson.loads(row)[0]) if b"\\" in raw else raw.decode()
+
+
+class RecentKeys:
+    """The keys stored in the last `window_s` seconds, at most about `max_keys` of them."""
+
+    def __init__(self, window_s: float = WINDOW_S, max_keys: int = MAX_KEYS) -> None:
+        self.window_s, self.max_keys = window_s, max_keys
+        self._batches: deque[tuple[float, list[int]]] = deque()
+        self._keys: set[int] = set()
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, keys: list[int], at: float) -> None:
+        if keys:
+            self._batches.append((at, keys))
+            self._keys.update(keys)
+        while self._batches and (self._batches[0][0] < at - self.window_s or len(self._keys) > self.max_keys):
+            self._keys.difference_update(self._batches.popleft()[1])
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A segment's blocks after the dedup decision, and the keys to remember once they are stored."""
+
+    tables: dict[str, bytes]
+    kept: list[int] = field(default_factory=list)
+    duplicates: Counter[str] = field(default_factory=Counter)
+
+
+class Deduplicator:
+    """The writer's dedup state. `prepare` decides (or re-reads the decision of) one segment; `stored`
+    remembers its keys once every table accepted it. Used by the writer thread only."""
+
+    def __init__(self, store: Any, clock: Callable[[], float] = time.time, window: RecentKeys | None = None) -> None:
+        self._store = store
+        self._clock = clock
+        self.window = window or RecentKeys()
+
+    def rebuild(self) -> int:
+        """Load the keys stored within the window (startup); how many."""
+        rows = self._store.query(
+            "SELECT key, toUnixTimestamp(inserted) FROM analytics.event_ids "
+            "WHERE inserted >= now() - toIntervalSecond({w:UInt32}) ORDER BY inserted LIMIT {n:UInt32}",
+            {"w": int(self.window.window_s), "n": self.window.max_keys})
+        now = self._clock()
+        for key, _ in rows:
+            self.window.add([int(key)], now)
+        return len(rows)
+
+    def prepare(self, tables: dict[str, bytes], sidecar: Path | None, day: str,
+                drop_retention: Callable[[str], int]) -> Prepared:
+        block = tables.get(EVENTS)
+        if not block or _MARK not in block:
+            return Prepared(tables)
+        heads, keys = split_keys(block)
+        dropped = self._decision(keys, sidecar)
+        kept_rows, kept_keys, id_rows, duplicates = [], [], [], Counter[str]()
+        now_s = int(self._clock())
+        for i, (head, key) in enumerate(zip(heads, keys, strict=True)):
+            if i in dropped:
+                duplicates[site_of(head)] += 1
+                continue
+            kept_rows.append(head)
+            if key:
+                kept_keys.append(key)
+                id_rows.append(orjson.dumps([site_of(head), key, now_s]))
+        out = {**tables, EVENTS: b"\n".join(kept_rows)}
+        if id_rows:
+            out[IDS] = b"\n".join(id_rows)
+        if duplicates:
+            lines = [orjson.dumps([site, day, "duplicate", n, drop_retention(site)]) for site, n in duplicates.items()]
+            out["analytics.dropped_daily"] = b"\n".join(filter(None, [tables.get("analytics.dropped_daily", b""),
+                                                                     *lines]))
+        return Prepared(out, kept_keys, duplicates)
+
+    def stored(self, prepared: Prepared) -> None:
+        self.window.add(prepared.kept, self._clock())
+
+    def _decision(self, keys: list[int], sidecar: Path | None) -> set[int]:
+        """Indexes of the rows already stored: read back for a segment decided before (a replay)."""
+        if sidecar is not None and sidecar.exists():
+            return set(orjson.loads(sidecar.read_bytes()))
+        candidates = [k for k in keys if k and k not in self.window]
+        known = self._lookup(candidates) if candidates and not self._store.embedded else set()
+        seen: set[int] = set()
+        dropped = set()
+        for i, key in enumerate(keys):
+            if not key:
+                continue
+            if key in self.window or key in known or key in seen:
+                dropped.add(i)
+            seen.add(key)
+        if sidecar is not None:
+            _write_synced(sidecar, orjson.dumps(sorted(dropped)))
+        return dropped
+
+    def _lookup(self, keys: list[int]) -> set[int]:
+        """Server mode: which of `keys` another collector stored within the window."""
+        rows = self._store.query(
+            "SELECT DISTINCT key FROM analytics.event_ids WHERE key IN {keys:Array(UInt64)} "
+            "AND inserted >= now() - toIntervalSecond({w:UInt32})", {"keys": keys, "w": int(self.window.window_s)})
+        return {int(r[0]) for r in rows}
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
