@@ -133,9 +133,8 @@ class Deduplicator:
         if not block or _MARK not in block:
             return Prepared(tables)
         heads, keys = split_keys(block)
-        dropped = self._decision(keys, sidecar)
+        dropped, now_s = self._decision(keys, sidecar)
         kept_rows, kept_keys, id_rows, duplicates = [], [], [], Counter[str]()
-        now_s = int(self._clock())
         for i, (head, key) in enumerate(zip(heads, keys, strict=True)):
             if i in dropped:
                 duplicates[site_of(head)] += 1
@@ -156,10 +155,13 @@ class Deduplicator:
     def stored(self, prepared: Prepared) -> None:
         self.window.add(prepared.kept, self._clock())
 
-    def _decision(self, keys: list[int], sidecar: Path | None) -> set[int]:
-        """Indexes of the rows already stored: read back for a segment decided before (a replay)."""
+    def _decision(self, keys: list[int], sidecar: Path | None) -> tuple[set[int], int]:
+        """Indexes of the rows already stored, and the time of the decision (the rows' `inserted`): read
+        back for a segment decided before (a replay), so its blocks are the same bytes again."""
         if sidecar is not None and sidecar.exists():
-            return set(orjson.loads(sidecar.read_bytes()))
+            decided = orjson.loads(sidecar.read_bytes())
+            return set(decided["dropped"]), int(decided["at"])
+        now_s = int(self._clock())
         candidates = [k for k in keys if k and k not in self.window]
         known = self._lookup(candidates) if candidates and not self._store.embedded else set()
         seen: set[int] = set()
@@ -171,8 +173,8 @@ class Deduplicator:
                 dropped.add(i)
             seen.add(key)
         if sidecar is not None:
-            _write_synced(sidecar, orjson.dumps(sorted(dropped)))
-        return dropped
+            _write_synced(sidecar, orjson.dumps({"dropped": sorted(dropped), "at": now_s}))
+        return dropped, now_s
 
     def _lookup(self, keys: list[int]) -> set[int]:
         """Server mode: which of `keys` another collector stored within the window."""
