@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .agents import AgentCache, is_bot
+from .agents import AgentCache
 from .breakdown import BotLedger
 from .config import Config, SitePolicy
 from .duplicates import dedup_key
@@ -105,7 +105,7 @@ def geolocate(event: Event, ctx: Context) -> Event:
 
 def user_agent(event: Event, ctx: Context) -> Event:
     agent = ctx.agents.classify(event.request.user_agent if event.request else "")
-    if is_bot(agent):  # counted by category and family for the bot breakdown, never by user agent
+    if agent[4] == "bot":  # counted by category and family for the bot breakdown, never by user agent
         ctx.bots.add(event.site, event.ts_ms // 1000, agent[2], agent[1], event.policy.rollup_retention_days)
         return event.drop(Reason.BOT)
     event.ua = agent
@@ -182,15 +182,19 @@ def pseudonymise(event: Event, ctx: Context) -> Event:
     return event
 
 
+_FULL = Tier.FULL  # a module constant: an enum member lookup per event costs more than this step
+
+
 def honour_withdrawal(event: Event, ctx: Context) -> Event:
     """A consented id whose visitor withdrew consent gets the site's no-consent tier (anonymous, or
     denied and dropped); a consent choice with an id updates the withdrawn set (see withdrawn.py)."""
-    if event.tier is not Tier.FULL:
+    if event.tier is not _FULL:
         return event
     if event.type == "consent":
         ctx.withdrawn.record(event.site, event.visitor_id, event.data.get("action") == "withdraw")
         return event
-    if (event.site, event.visitor_id) not in ctx.withdrawn:
+    withdrawn = ctx.withdrawn.ids.get(event.site)  # usually None: no withdrawal on this site
+    if withdrawn is None or event.visitor_id not in withdrawn:
         return event
     event.tier = no_consent_tier(event.policy)
     if event.tier is Tier.DENIED:

@@ -29,16 +29,16 @@ _REAPPLY_S = 300.0
 class Withdrawn:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
-        self._ids: dict[str, set[int]] = {}
+        self.ids: dict[str, set[int]] = {}  # site -> withdrawn visitor ids; replaced whole on reload
         self._local: list[tuple[float, str, int, bool]] = []  # (when, site, visitor id, withdrawn)
         self._clock = clock
 
     def __contains__(self, key: tuple[str, int]) -> bool:
-        ids = self._ids.get(key[0])
+        ids = self.ids.get(key[0])
         return ids is not None and key[1] in ids
 
     def __len__(self) -> int:
-        return sum(map(len, self._ids.values()))
+        return sum(map(len, self.ids.values()))
 
     def record(self, site: str, visitor_id: int, withdrawn: bool) -> None:
         """A consent choice this process saw: a withdrawal adds the id, a grant removes it."""
@@ -60,7 +60,7 @@ class Withdrawn:
         for site, visitor_id in rows:
             ids.setdefault(site, set()).add(int(visitor_id))
         with self._lock:
-            self._ids = ids
+            self.ids = ids
             for when, site, visitor_id, withdrawn in self._local:
                 if when > started - _REAPPLY_S:
                     self._set(site, visitor_id, withdrawn)
@@ -68,6 +68,6 @@ class Withdrawn:
 
     def _set(self, site: str, visitor_id: int, withdrawn: bool) -> None:
         if withdrawn:
-            self._ids.setdefault(site, set()).add(visitor_id)
-        elif site in self._ids:
-            self._ids[site].discard(visitor_id)
+            self.ids.setdefault(site, set()).add(visitor_id)
+        elif site in self.ids:
+            self.ids[site].discard(visitor_id)

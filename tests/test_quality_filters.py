@@ -16,7 +16,7 @@ import orjson
 from conftest import IPHONE, event
 from live import Collector
 
-from collector.duplicates import EVENTS, Deduplicator, key_of
+from collector.duplicates import EVENTS, Deduplicator
 from collector.event import Reason
 from collector.referrers import SpamList, referrer_host
 from collector.writer import TABLES, sum_drops
@@ -133,7 +133,7 @@ def test_replay_of_a_stored_segment_makes_the_same_decision(store, tmp_path: Pat
     row = ["test.example", int(time.time()), "pageview", "", "test.example", "/r", "", "", "", "", "", {}, "", "",
            "", "", "", 0, "", "", "", "", "desktop", "anonymous", 7, 7, 0.0, 0.0, "", "", "", 0, 0, 0.0, "", "",
            "", "", {}, 30, 400]
-    keyed = orjson.dumps([*row, f"k:{key_of('test.example', EVENT_ID):016x}"])
+    keyed = orjson.dumps([*row, f"k:{EVENT_ID}"])
     tables = {EVENTS: b"\n".join([keyed, keyed])}
     sidecar = tmp_path / "1-abc.dup"
     token = uuid.uuid4().hex  # the segment name: unique forever, like the spool's
@@ -197,7 +197,7 @@ def test_a_new_grant_after_a_withdrawal_is_full_again(api) -> None:
 
 def test_the_withdrawn_set_holds_only_pseudonymous_ids(api) -> None:
     api.send(_consent("withdraw"), headers=PAGE)
-    held = api.collector.ctx.withdrawn._ids  # the structure itself
+    held = api.collector.ctx.withdrawn.ids  # the structure itself
     assert VID not in str(held) and all(isinstance(i, int) for ids in held.values() for i in ids)
 
 
