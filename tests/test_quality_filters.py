@@ -223,3 +223,19 @@ def test_bot_breakdown_by_category_and_family_never_the_user_agent(api) -> None:
     assert rows == [("library", "HTTP library", 1), ("other", "Other", 1), ("search", "Google", 2)]
     assert secret not in str(api.rows("SELECT * FROM analytics.bots_daily"))
     assert api.rows("SELECT sum(events) FROM analytics.dropped_daily WHERE reason = 'bot'") == [(4,)]
+
+
+def test_server_mode_sees_keys_another_collector_stored(store) -> None:
+    """Two writers on one store as in server mode (not embedded: each looks the batch's keys up)."""
+
+    class Server:
+        embedded = False
+        query = staticmethod(store.query)
+
+    row = orjson.dumps(["test.example", int(time.time()), *([""] * 3), f"k:{EVENT_ID}"])
+    first, second = Deduplicator(Server()), Deduplicator(Server())
+    prepared = first.prepare({EVENTS: row}, None, "2026-01-01", lambda site: 400)
+    store.insert_rows("analytics.event_ids", TABLES["analytics.event_ids"], prepared.tables["analytics.event_ids"],
+                      uuid.uuid4().hex)
+    again = second.prepare({EVENTS: row}, None, "2026-01-01", lambda site: 400)
+    assert again.duplicates == {"test.example": 1} and again.tables[EVENTS] == b""
