@@ -23,6 +23,7 @@ rows), in server mode every collector's writer asks ClickHouse about the keys of
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections import Counter, deque
@@ -35,6 +36,7 @@ import orjson
 
 from .event import Event
 
+log = logging.getLogger("collector.duplicates")
 EVENTS = "analytics.events"
 IDS = "analytics.event_ids"
 ID_COLUMNS = ("site", "key", "inserted")
@@ -188,11 +190,20 @@ class Deduplicator:
         return dropped, now_s
 
     def _lookup(self, keys: list[int]) -> set[int]:
-        """Server mode: which of `keys` another collector stored within the window."""
-        rows = self._store.query(
-            "SELECT DISTINCT key FROM analytics.event_ids WHERE key IN {keys:Array(UInt64)} "
-            "AND inserted >= now() - toIntervalSecond({w:UInt32})", {"keys": keys, "w": int(self.window.window_s)})
+        """Server mode: which of `keys` another collector stored within the window. A failed lookup (the
+        server is down, or the ingest user may not read) decides from the window alone: storing a rare
+        duplicate is better than holding the segment back."""
+        try:
+            rows = self._lookup_rows(keys)
+        except Exception as exc:
+            log.warning("dedup lookup failed; deciding from the window", extra={"error": type(exc).__name__})
+            return set()
         return {int(r[0]) for r in rows}
+
+    def _lookup_rows(self, keys: list[int]) -> list[tuple[Any, ...]]:
+        return list(self._store.query(
+            "SELECT DISTINCT key FROM analytics.event_ids WHERE key IN {keys:Array(UInt64)} "
+            "AND inserted >= now() - toIntervalSecond({w:UInt32})", {"keys": keys, "w": int(self.window.window_s)}))
 
 
 def _write_synced(path: Path, data: bytes) -> None:
