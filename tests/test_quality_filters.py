@@ -16,7 +16,7 @@ import orjson
 from conftest import IPHONE, event
 from live import Collector
 
-from collector.duplicates import EVENTS, Deduplicator
+from collector.duplicates import EVENTS, Deduplicator, RecentKeys
 from collector.event import Reason
 from collector.referrers import SpamList, referrer_host
 from collector.writer import TABLES, sum_drops
@@ -239,3 +239,21 @@ def test_server_mode_sees_keys_another_collector_stored(store) -> None:
                       uuid.uuid4().hex)
     again = second.prepare({EVENTS: row}, None, "2026-01-01", lambda site: 400)
     assert again.duplicates == {"test.example": 1} and again.tables[EVENTS] == b""
+
+
+def test_embedded_mode_asks_the_table_once_memory_holds_less_than_the_window(store) -> None:
+    """More keys within the hour than memory holds: the evicted ones are still found in event_ids."""
+
+    def row(event_id: str) -> bytes:
+        return orjson.dumps(["test.example", int(time.time()), *([""] * 3), f"k:{event_id}"])
+
+    dedup = Deduplicator(store, window=RecentKeys(max_keys=1))
+    ids = [str(uuid.uuid4()) for _ in range(2)]
+    for event_id in ids:
+        prepared = dedup.prepare({EVENTS: row(event_id)}, None, "2026-01-01", lambda site: 400)
+        store.insert_rows("analytics.event_ids", TABLES["analytics.event_ids"], prepared.tables["analytics.event_ids"],
+                          uuid.uuid4().hex)
+        dedup.stored(prepared)
+    assert dedup.window.saturated and len(dedup.window) == 1
+    again = dedup.prepare({EVENTS: row(ids[0])}, None, "2026-01-01", lambda site: 400)
+    assert again.duplicates == {"test.example": 1}
