@@ -145,12 +145,9 @@ class Deduplicator:
     def rebuild(self) -> int:
         """Load the keys stored within the window (startup); how many."""
         rows = self._store.query(
-            "SELECT key, toUnixTimestamp(inserted) FROM analytics.event_ids "
-            "WHERE inserted >= now() - toIntervalSecond({w:UInt32}) ORDER BY inserted LIMIT {n:UInt32}",
-            {"w": int(self.window.window_s), "n": self.window.max_keys})
-        now = self._clock()
-        for key, _ in rows:
-            self.window.add([int(key)], now)
+            "SELECT key FROM analytics.event_ids WHERE inserted >= now() - toIntervalSecond({w:UInt32}) "
+            "ORDER BY inserted DESC LIMIT {n:UInt32}", {"w": int(self.window.window_s), "n": self.window.max_keys})
+        self.window.add([int(row[0]) for row in rows], self._clock())  # the newest MAX_KEYS, as one batch
         return len(rows)
 
     def prepare(self, tables: dict[str, bytes], sidecar: Path | None, day: str,
