@@ -84,6 +84,8 @@ class Settings:
     # Open connections per client network (/24 IPv4, /56 IPv6) per process, so one client cannot hold
     # them all; trusted proxies are exempt (they carry many clients; cap each client at the proxy).
     max_connections_per_network: int = 256
+    # A referrer-spam host list (one host per line, Matomo's format); none: no referrer is dropped as spam.
+    referrer_spam_list: Path | None = None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -143,7 +145,17 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         idle_timeout_ms=_int(env, "COLLECTOR_IDLE_TIMEOUT_MS", 5_000, 100),
         max_connections=_int(env, "COLLECTOR_MAX_CONNECTIONS", 0, 0),
         max_connections_per_network=_int(env, "COLLECTOR_MAX_CONNECTIONS_PER_NETWORK", 256, 1),
+        referrer_spam_list=_existing_file(env, "COLLECTOR_REFERRER_SPAM_LIST"),
     )
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name)
+    if not value:
+        return None
+    if not Path(value).is_file():
+        raise SettingsError(f"{name}: {value!r} is not a readable file")
+    return Path(value)
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

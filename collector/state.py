@@ -17,6 +17,7 @@ from .agents import AgentCache
 from .geo import GeoLookup, default_db_path
 from .limits import Saturation, SiteLimits
 from .metrics import Metrics
+from .referrers import SpamList
 from .salts import Keeper, Salts
 from .settings import Settings
 from .spool import Spool
@@ -76,11 +77,15 @@ def build_collector(settings: Settings, clock: Callable[[], float] = time.time,
     ctx = pipeline.Context(
         config=config, geo=GeoLookup(settings.geoip_db or default_db_path()), agents=AgentCache(),
         salts=Salts(salt_keeper(settings), clock), secret=load_secret(settings),
-        trusted_proxies=settings.trusted_proxies,
+        trusted_proxies=settings.trusted_proxies, spam=SpamList.load(settings.referrer_spam_list),
     )
+    metrics = metrics or Metrics()
+    # The versions of the maintained lists in use, as info-style series (value = entries).
+    metrics.inc("collector_list_entries", ctx.agents.bots.size, list="bots_isbot", version=ctx.agents.bots.version)
+    metrics.inc("collector_list_entries", len(ctx.spam.domains), list="referrer_spam", version=ctx.spam.version)
     bodies = {name: (STATIC / name).read_bytes() if (STATIC / name).exists() else b"" for name in TRACKER_FILES}
     tracker = {name: (body, f'"{hashlib.sha256(body).hexdigest()[:16]}"') for name, body in bodies.items()}
-    return Collector(settings=settings, config=config, ctx=ctx, metrics=metrics or Metrics(), clock=clock,
+    return Collector(settings=settings, config=config, ctx=ctx, metrics=metrics, clock=clock,
                      validate=edge.load_validator(edge.SCHEMA_PATH),
                      tracker=tracker,
                      limits=SiteLimits(settings.site_rate_per_s, settings.site_burst, config.sites,

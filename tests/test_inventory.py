@@ -41,13 +41,15 @@ def site_api(make_api, tmp_path: Path) -> Any:
 
 def fill_every_table(api: Any) -> None:
     url = f"https://{SITE}/p"
-    api.send([event(site=SITE, url=url, consent={"analytics": True}, vid="browser-first-party-0001"),
+    api.send([event(site=SITE, url=url, consent={"analytics": True}, vid="browser-first-party-0001",
+                    event_id="6f1c1a52-3c1e-4b7e-9a53-2f0c8d1e7a10"),  # fills event_ids
               event(site=SITE, url=url, type="engagement", engaged_ms=1000, scroll=10),
               event(site=SITE, url=url, type="vital", name="LCP", value=900.0),
               event(site=SITE, url=url, type="custom", name="signup"),
               event(site=SITE, url=url, type="consent", action="grant", categories=["analytics"],
                     consent={"analytics": True}, vid="browser-first-party-0001")])
     api.send(event(site=SITE, url=url), ua="curl/8.0")  # a bot: fills dropped_daily
+    api.collector.consent_worker.tick()  # writes the bot breakdown (bots_daily)
     api.flush()
 
 
@@ -94,7 +96,7 @@ def test_the_inventory_check_can_fail(site_api, store, monkeypatch) -> None:
 def test_retention_equals_the_ttl_the_engine_computes_for_the_sites_settings(site_api, store) -> None:
     fill_every_table(site_api)
     inv = inventory.build(store, site_api.collector.config, SITE)
-    expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35}
+    expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35, "event_ids": 1}
     for table in inv["tables"]:
         name, days = table["table"], table["retention_days"][SITE]
         create = store.query(f"SELECT create_table_query FROM system.tables WHERE database = 'analytics' "

@@ -16,8 +16,8 @@ from collector.event import Reason
 
 def test_pipeline_is_one_ordered_list_of_named_steps() -> None:
     names = [step.__name__ for step in pipeline.PIPELINE]
-    assert names == ["resolve_site", "client_ip", "geolocate", "user_agent", "consent", "pseudonymise",
-                     "receipt", "discard_ip", "minimise", "to_row"]
+    assert names == ["resolve_site", "client_ip", "geolocate", "user_agent", "referrer_spam", "consent",
+                     "pseudonymise", "honour_withdrawal", "receipt", "discard_ip", "minimise", "to_row", "dedup_key"]
 
 
 def test_city_level_geo_from_a_real_address(api) -> None:
