@@ -48,16 +48,22 @@ def test_health_readiness_and_metrics(api) -> None:
 
 
 def assert_prometheus_text(text: str) -> None:
-    """Every sample belongs to a family declared once with `# TYPE`, before its samples."""
+    """Every sample belongs to a family declared once with `# TYPE`, before its samples (a counter's
+    samples end in _total, a histogram's in _bucket/_sum/_count)."""
     declared: list[str] = []
+    suffixes = {"counter": ("_total", ""), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count")}
+    samples: set[str] = set()
     for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
         if line.startswith("# TYPE "):
             name, kind = line.split()[2:4]
-            assert name not in declared and kind in ("counter", "gauge"), line
+            assert name not in declared and kind in suffixes, line
             declared.append(name)
+            samples |= {name.removesuffix("_total") + s if kind == "counter" else name + s for s in suffixes[kind]}
         else:
             name = line.split("{")[0].split(" ")[0]
-            assert name in declared, f"{name} has no # TYPE line"
+            assert name in samples, f"{name} has no # TYPE line"
             float(line.rsplit(" ", 1)[1])
     assert declared
 

@@ -62,8 +62,8 @@ def test_referrer_spam_list_version_is_in_metrics(make_api, tmp_path: Path) -> N
     api = _spam_api(make_api, tmp_path)
     version = SpamList.load(tmp_path / "spammers.txt").version
     text = api.client.get("/metrics").text
-    assert f'collector_list_entries{{list="referrer_spam",version="{version}"}} 3' in text
-    assert 'collector_list_entries{list="bots_isbot",version="' in text
+    assert f'collector_list_entries_total{{list="referrer_spam",version="{version}"}} 3.0' in text
+    assert 'collector_list_entries_total{list="bots_isbot",version="' in text
 
 
 def test_no_list_drops_nothing(api) -> None:
