@@ -1,7 +1,8 @@
 """Run the benchmarks and print the table: `python -m bench [part ...] [--seconds S] [--overload-seconds S]`.
 
-Parts: single, batched, pipeline, overload, storage, query, sql (default: all, in that order). Every part
-starts its own servers or stores on 127.0.0.1 and temporary directories, and cleans up after itself.
+Parts: single, batched, pipeline, overload, storage, query, workers, edge, sql (default: all, in that
+order). Every part starts its own servers or stores on 127.0.0.1 and temporary directories, and cleans
+up after itself.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import http, pipeline, sql, store
+from . import edge, http, pipeline, sql, store, workers
 from .table import Row, render
 
-PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "sql")
+PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "workers", "edge", "sql")
 
 
 def main() -> None:
@@ -42,6 +43,8 @@ def main() -> None:
         "overload": lambda: http.overload(args.overload_seconds, raw.get("single", {}).get("landed_per_s")),
         "storage": lambda: store.storage_rows(args.storage_rows),
         "query": lambda: store.query_rows(args.query_rows),
+        "workers": lambda: workers.run(args.seconds),
+        "edge": edge.run,
         "sql": lambda: sql.run(args.seconds, args.query_rows),
     }
     started = time.monotonic()

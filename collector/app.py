@@ -14,12 +14,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, ingest, inventory, openapi, rights, visitor
+from . import admin, handoff, ingest, inventory, openapi, rights, visitor
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
 from .event import RequestInfo
+from .handoff import OwnerLink, drain_orphans
 from .ingest import CSP_HTML, CSP_OTHER, headers_of
+from .process import ONE_PROCESS, OWNER, WORKER, Process
 from .read import sql
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
@@ -119,43 +121,64 @@ class CollectorApp(Starlette):
     middleware and router: the hot path. The ingest endpoint adds the security headers itself."""
 
     ingest: ingest.Ingest
+    observe: Callable[[float], None]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == ingest.PATH and scope["method"] == "POST":
             await self.ingest(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        start = time.perf_counter()
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.observe(time.perf_counter() - start)
 
 
-def create_app(settings: Settings, clock: Callable[[], float] = time.time, store: Store | None = None) -> Starlette:
-    collector = build_collector(settings, clock)
+def create_app(settings: Settings, clock: Callable[[], float] = time.time, store: Store | None = None,
+               process: Process = ONE_PROCESS) -> Starlette:
+    """The collector's app; `process` says which part it plays in `serve --workers N` (default: all of it)."""
+    collector = build_collector(settings, clock, process.metrics())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = store or open_store(settings)
+        worker = process.role == WORKER
+        db: Any = store or (OwnerLink(process.owner_socket, process.token) if worker else open_store(settings))
         collector.store = db
-        migrate(db)
+        if process.role != WORKER:  # a worker has no store; the owner (or the supervisor) migrates
+            migrate(db)
+            drain_orphans(process.orphan_spools(settings), db, collector.metrics, collector)
         collector.writer = Writer(
-            db, collector.metrics, open_spool(settings), clock=clock, retry_max_s=settings.retry_max_ms / 1000,
+            db, collector.metrics, open_spool(settings, process.spool_dir(settings)), clock=clock,
+            retry_max_s=settings.retry_max_ms / 1000,
             drop_retention=lambda site: (collector.config.sites[site].rollup_retention_days
                                          if site in collector.config.sites else config_mod.DEFAULT_ROLLUP_DAYS),
         )
         collector.writer.start()
-        collector.consent_worker = worker = rights.consent_worker(db, collector.writer, collector.ctx)
-        worker.start()
+        if process.role == OWNER:
+            assert process.run_dir is not None
+            run_dir, workers, token = process.run_dir, process.workers, process.token
+            collector.writer.before_flush = lambda: handoff.flush_workers(run_dir, workers, token)
+        consent = (handoff.consent_worker(db, collector.writer, collector) if worker else
+                   rights.consent_worker(db, collector.writer, collector.ctx))
+        collector.consent_worker = consent
+        consent.start()
         collector.ready = True
-        log.info("collector ready", extra={"sites": len(collector.config.sites),
+        log.info("collector ready", extra={"sites": len(collector.config.sites), "role": process.name,
                                            "store": "embedded" if db.embedded else "server"})
         try:
             yield
         finally:
             collector.ready = False
             sql.close(app)
-            worker.close()
+            consent.close()
             collector.writer.close()
             if store is None:
                 db.close()
             collector.ctx.geo.close()
+            collector.metrics.close()
             log.info("collector stopped")
 
     routes = [
@@ -168,4 +191,5 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
     app = CollectorApp(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
     app.state.collector = collector
     app.ingest = ingest.Ingest(collector)
+    app.observe = collector.metrics.observer("collector_request_duration_seconds", route="other")
     return app

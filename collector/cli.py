@@ -20,23 +20,34 @@ import uvicorn
 from . import logs, sqlclient
 from .config import ConfigError
 from .settings import SettingsError, from_env
-from .store import StoreLocked, migrate, open_store
+from .store import MigrationsMissing, StoreLocked, migrate, open_store
 
 log = logging.getLogger("collector")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .app import create_app
-
     settings = from_env()
     logs.configure(settings.log_level)
     if settings.config_path.name == "sites.toml" and "demo" in settings.config_path.parts:
         log.warning("COLLECTOR_CONFIG is not set: serving the demo site config")
-    app = create_app(settings)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                            server_header=False, proxy_headers=False, timeout_graceful_shutdown=10)
-    _Server(config, app.state.collector).run()
+    if args.workers is not None:
+        from .workers import run
+
+        return run(settings, args.host, args.port, args.workers)
+    from .app import create_app
+
+    build_server(create_app(settings), host=args.host, port=args.port).run()
     return 0
+
+
+def build_server(app: Any, **bind: Any) -> uvicorn.Server:
+    """The one place a uvicorn server is configured, for every process of `serve`; `bind` is where it
+    listens (host and port; uds; or nothing when the caller passes its sockets to run()). Each process
+    holds its own connections to the edge limits (see http_edge)."""
+    from .http_edge import server_config
+
+    collector = app.state.collector
+    return _Server(server_config(app, collector.settings, **bind, timeout_graceful_shutdown=10), collector)
 
 
 class _Server(uvicorn.Server):
@@ -179,12 +190,25 @@ def _inventory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="collector", description="Privacy-first analytics event collector")
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP collector")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=_positive, metavar="N",
+                       help="N ingest processes sharing the port (embedded: plus one store owner); see README, "
+                            "Running on every core. Without it: one process.")
     serve.set_defaults(func=_serve)
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
     sql = sub.add_parser("sql", help="run one SQL query on the store (a FORMAT clause works); while a server "
@@ -211,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ConfigError, SettingsError, StoreLocked) as exc:
+    except (ConfigError, SettingsError, StoreLocked, MigrationsMissing) as exc:
         print(f"collector: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a query error: the engine's message, not a traceback

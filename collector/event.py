@@ -13,7 +13,11 @@ class Reason(enum.StrEnum):
     UNKNOWN_SITE = "unknown_site"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
     BOT = "bot"
+    REFERRER_SPAM = "referrer_spam"
     CONSENT_DENIED = "consent_denied"
+    # An event_id the site already stored within the dedup window: acknowledged, not stored again
+    # (decided by the writer, see duplicates.py).
+    DUPLICATE = "duplicate"
 
     @property
     def rejects_request(self) -> bool:

@@ -203,8 +203,10 @@ class Ingest:
     def __init__(self, collector: Collector) -> None:
         self.collector = collector
         self.deadlines = BodyDeadlines(collector.settings.body_read_timeout_ms / 1000)
+        self.observe = collector.metrics.observer("collector_request_duration_seconds", route="ingest")
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        start = time.perf_counter()
         try:
             status, body, headers = await self.handle(scope, receive)
         except Exception:
@@ -213,6 +215,7 @@ class Ingest:
         await send({"type": "http.response.start", "status": status,
                     "headers": [*_BASE_HEADERS, (b"content-length", b"%d" % len(body)), *headers]})
         await send({"type": "http.response.body", "body": body})
+        self.observe(time.perf_counter() - start)
 
     async def handle(self, scope: Any, receive: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         collector = self.collector

@@ -14,15 +14,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .agents import BOT, AgentCache
+from .agents import AgentCache
+from .breakdown import BotLedger
 from .config import Config, SitePolicy
+from .duplicates import dedup_key
 from .event import Event, Reason, Tier
 from .geo import GeoLookup, coarsen
 from .minimise import split_page, split_referrer
-from .receipts import SignalLedger, receipt
+from .receipts import SignalLedger, no_consent_tier, receipt
+from .referrers import SpamList, referrer_spam
 from .row import to_row
 from .salts import Salts
 from .settings import Network
+from .withdrawn import Withdrawn
 
 
 @dataclass(slots=True)
@@ -36,6 +40,9 @@ class Context:
     secret: bytes
     trusted_proxies: tuple[Network, ...] = ()
     signals: SignalLedger = field(default_factory=SignalLedger)
+    spam: SpamList = field(default_factory=SpamList)
+    withdrawn: Withdrawn = field(default_factory=Withdrawn)
+    bots: BotLedger = field(default_factory=BotLedger)
     _trusted: dict[str, bool] = field(default_factory=dict)
     _origins: dict[tuple[str, str], bool] = field(default_factory=dict)
 
@@ -98,7 +105,8 @@ def geolocate(event: Event, ctx: Context) -> Event:
 
 def user_agent(event: Event, ctx: Context) -> Event:
     agent = ctx.agents.classify(event.request.user_agent if event.request else "")
-    if agent is BOT:
+    if agent[4] == "bot":  # counted by category and family for the bot breakdown, never by user agent
+        ctx.bots.add(event.site, event.ts_ms // 1000, agent[2], agent[1], event.policy.rollup_retention_days)
         return event.drop(Reason.BOT)
     event.ua = agent
     return event
@@ -174,6 +182,26 @@ def pseudonymise(event: Event, ctx: Context) -> Event:
     return event
 
 
+_FULL = Tier.FULL  # a module constant: an enum member lookup per event costs more than this step
+
+
+def honour_withdrawal(event: Event, ctx: Context) -> Event:
+    """A consented id whose visitor withdrew consent gets the site's no-consent tier (anonymous, or
+    denied and dropped); a consent choice with an id updates the withdrawn set (see withdrawn.py)."""
+    if event.tier is not _FULL:
+        return event
+    if event.type == "consent":
+        ctx.withdrawn.record(event.site, event.visitor_id, event.data.get("action") == "withdraw")
+        return event
+    withdrawn = ctx.withdrawn.ids.get(event.site)  # usually None: no withdrawal on this site
+    if withdrawn is None or event.visitor_id not in withdrawn:
+        return event
+    event.tier = no_consent_tier(event.policy)
+    if event.tier is Tier.DENIED:
+        return event.drop(Reason.CONSENT_DENIED)
+    return pseudonymise(event, ctx)
+
+
 def discard_ip(event: Event, ctx: Context) -> Event:
     """The IP, the raw user agent and the raw first-party ids leave the event here, for good."""
     event.ip = ""
@@ -220,12 +248,15 @@ PIPELINE: tuple[Step, ...] = (
     client_ip,
     geolocate,
     user_agent,
+    referrer_spam,
     consent,
     pseudonymise,
+    honour_withdrawal,
     receipt,
     discard_ip,
     minimise,
     to_row,
+    dedup_key,
 )
 
 

@@ -121,11 +121,13 @@ class Worker:
     withdrawals, signal receipts every SIGNAL_FLUSH_S, salt rotation every HOUSEKEEPING_S."""
 
     def __init__(self, erase: Callable[[Erasure], dict[str, Any]], sink: Sink, ledger: SignalLedger,
-                 rotate_salts: Callable[[], None], interval_s: float = HOUSEKEEPING_S) -> None:
+                 rotate_salts: Callable[[], None], interval_s: float = HOUSEKEEPING_S,
+                 chores: Sequence[Callable[[], object]] = ()) -> None:
         self._erase = erase
         self._sink = sink
         self._ledger = ledger
         self._rotate = rotate_salts
+        self._chores = tuple(chores)  # more work on the same beat (bot breakdown, withdrawn ids reload)
         self._interval_s = interval_s
         self._jobs: queue.Queue[Erasure | None] = queue.Queue()
         self._pending = 0
@@ -155,6 +157,8 @@ class Worker:
         if rows:
             self._sink.submit([(TABLE, row) for row in rows])
         self._rotate()
+        for chore in self._chores:
+            self._safely(chore)
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -192,7 +196,7 @@ class Worker:
         log.error("withdrawal erasure gave up; run `collector dsar delete` for the site", extra={"site": job.site})
 
     @staticmethod
-    def _safely(work: Callable[[], None]) -> None:
+    def _safely(work: Callable[[], object]) -> None:
         try:
             work()
         except Exception as exc:  # infrastructure failure: logged by type, the thread keeps running

@@ -10,13 +10,16 @@ Every function here is synchronous and holds the store lock for its whole run: c
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import re
 from typing import Any
 
-from . import receipts
+from . import breakdown, receipts
 from .pipeline import Context, _hash64
 from .store import Store
 
+log = logging.getLogger("collector.rights")
 # Tables that hold a pseudonymous visitor id: a visitor's data lives only here.
 VISITOR_TABLES = ("events", "consent_receipts")
 SITE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
@@ -154,6 +157,13 @@ def _summary(site: str, tables: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def consent_worker(store: Store, writer: receipts.Sink, ctx: Context) -> receipts.Worker:
-    """The worker that erases a visitor's data after a withdrawal, writes signal receipts and rotates salts."""
+    """The worker that erases a visitor's data after a withdrawal, writes signal receipts and rotates salts;
+    on its beat it also writes the bot breakdown and reloads the withdrawn ids, which it loads now."""
+    days = max((p.retention_days for p in ctx.config.sites.values()), default=30) + 1
+    try:
+        ctx.withdrawn.load(store, days)
+    except Exception as exc:  # the store is down (or not readable): the beat retries every minute
+        log.error("withdrawn ids not loaded", extra={"error": type(exc).__name__})
+    chores = (breakdown.writer_chore(ctx.bots, writer.submit), functools.partial(ctx.withdrawn.load, store, days))
     return receipts.Worker(lambda job: delete_visitor(store, job.site, job.visitor_id, job.keep_receipt),
-                           writer, ctx.signals, ctx.salts.rotate)
+                           writer, ctx.signals, ctx.salts.rotate, chores=chores)

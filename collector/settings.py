@@ -10,8 +10,17 @@ from pathlib import Path
 
 from .limits import parse_rates
 
-ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS_DIR = ROOT / "schemas"
+
+def _schemas_dir() -> Path:
+    """The event schema and the DDL: inside the package when installed from a wheel (pyproject.toml maps
+    the checkout's top-level schemas/ to collector/schemas), else the checkout's schemas/ itself."""
+    package = Path(__file__).resolve().parent
+    installed = package / "schemas"
+    return installed if installed.is_dir() else package.parent / "schemas"
+
+
+# Every reader of the schemas (validator, migrations, dashboards) resolves them from here.
+SCHEMAS_DIR = _schemas_dir()
 DEMO_CONFIG = Path(__file__).resolve().parent / "demo" / "sites.toml"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -57,6 +66,26 @@ class Settings:
     # On SIGTERM readiness fails and ingest answers 503 for this long before the listener closes,
     # so a load balancer stops sending traffic before connections are refused.
     shutdown_drain_ms: int = 1_000
+    # HTTP edge (README, Deploy). A request's head (request line + headers) is at most this many bytes
+    # (431 past it): 16 KiB, like common servers, is far above what a browser sends.
+    max_header_bytes: int = 16 * 1024
+    # At most this many header lines (431 past it); browsers send about 10-20.
+    max_headers: int = 100
+    # The request target (path and query) is at most this many bytes (414 past it), as nginx and Apache
+    # allow a request line; the beacon's target is /api/event, and the pixel takes its page from Referer.
+    max_url_bytes: int = 8 * 1024
+    # A request must arrive whole, head and body, within this time of its first byte, or the
+    # connection is cut: 64 KiB in 10 s is 6.4 KB/s, slower than any client we can serve anyway.
+    request_deadline_ms: int = 10_000
+    # A connection may wait this long for its first or next request (keep-alive), then it is closed.
+    idle_timeout_ms: int = 5_000
+    # Open connections per process; 0: sized from the open-descriptor limit (RLIMIT_NOFILE less a quarter).
+    max_connections: int = 0
+    # Open connections per client network (/24 IPv4, /56 IPv6) per process, so one client cannot hold
+    # them all; trusted proxies are exempt (they carry many clients; cap each client at the proxy).
+    max_connections_per_network: int = 256
+    # A referrer-spam host list (one host per line, Matomo's format); none: no referrer is dropped as spam.
+    referrer_spam_list: Path | None = None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -109,7 +138,24 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_inflight=_int(env, "COLLECTOR_MAX_INFLIGHT", 1_000, 1),
         body_read_timeout_ms=_int(env, "COLLECTOR_BODY_READ_TIMEOUT_MS", 10_000, 1),
         shutdown_drain_ms=_int(env, "COLLECTOR_SHUTDOWN_DRAIN_MS", 1_000, 0),
+        max_header_bytes=_int(env, "COLLECTOR_MAX_HEADER_BYTES", 16 * 1024, 1024),
+        max_headers=_int(env, "COLLECTOR_MAX_HEADERS", 100, 10),
+        max_url_bytes=_int(env, "COLLECTOR_MAX_URL_BYTES", 8 * 1024, 256),
+        request_deadline_ms=_int(env, "COLLECTOR_REQUEST_DEADLINE_MS", 10_000, 100),
+        idle_timeout_ms=_int(env, "COLLECTOR_IDLE_TIMEOUT_MS", 5_000, 100),
+        max_connections=_int(env, "COLLECTOR_MAX_CONNECTIONS", 0, 0),
+        max_connections_per_network=_int(env, "COLLECTOR_MAX_CONNECTIONS_PER_NETWORK", 256, 1),
+        referrer_spam_list=_existing_file(env, "COLLECTOR_REFERRER_SPAM_LIST"),
     )
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name)
+    if not value:
+        return None
+    if not Path(value).is_file():
+        raise SettingsError(f"{name}: {value!r} is not a readable file")
+    return Path(value)
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

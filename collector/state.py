@@ -17,10 +17,11 @@ from .agents import AgentCache
 from .geo import GeoLookup, default_db_path
 from .limits import Saturation, SiteLimits
 from .metrics import Metrics
-from .salts import Salts
+from .referrers import SpamList
+from .salts import Keeper, Salts
 from .settings import Settings
 from .spool import Spool
-from .store import Store
+from .store import Store, open_store
 from .writer import Writer
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -59,17 +60,32 @@ def load_secret(settings: Settings) -> bytes:
     return key
 
 
-def build_collector(settings: Settings, clock: Callable[[], float] = time.time) -> Collector:
+def salt_keeper(settings: Settings) -> Keeper | Path:
+    """Where every process reads the daily salts: a table on the server (server mode), else files in the
+    data dir shared by the processes of `serve --workers N`."""
+    if settings.clickhouse_url:
+        from .salt_table import TableKeeper
+
+        return TableKeeper(open_store(settings))
+    return settings.data_dir / "salts"
+
+
+def build_collector(settings: Settings, clock: Callable[[], float] = time.time,
+                    metrics: Metrics | None = None) -> Collector:
     config = config_mod.load(settings.config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ctx = pipeline.Context(
         config=config, geo=GeoLookup(settings.geoip_db or default_db_path()), agents=AgentCache(),
-        salts=Salts(settings.data_dir / "salts", clock), secret=load_secret(settings),
-        trusted_proxies=settings.trusted_proxies,
+        salts=Salts(salt_keeper(settings), clock), secret=load_secret(settings),
+        trusted_proxies=settings.trusted_proxies, spam=SpamList.load(settings.referrer_spam_list),
     )
+    metrics = metrics or Metrics()
+    # The versions of the maintained lists in use, as info-style series (value = entries).
+    metrics.inc("collector_list_entries", ctx.agents.bots.size, list="bots_isbot", version=ctx.agents.bots.version)
+    metrics.inc("collector_list_entries", len(ctx.spam.domains), list="referrer_spam", version=ctx.spam.version)
     bodies = {name: (STATIC / name).read_bytes() if (STATIC / name).exists() else b"" for name in TRACKER_FILES}
     tracker = {name: (body, f'"{hashlib.sha256(body).hexdigest()[:16]}"') for name, body in bodies.items()}
-    return Collector(settings=settings, config=config, ctx=ctx, metrics=Metrics(), clock=clock,
+    return Collector(settings=settings, config=config, ctx=ctx, metrics=metrics, clock=clock,
                      validate=edge.load_validator(edge.SCHEMA_PATH),
                      tracker=tracker,
                      limits=SiteLimits(settings.site_rate_per_s, settings.site_burst, config.sites,
@@ -77,8 +93,8 @@ def build_collector(settings: Settings, clock: Callable[[], float] = time.time) 
                      saturation=Saturation(settings.max_inflight))
 
 
-def open_spool(settings: Settings) -> Spool:
-    """The spool on disk under the data dir (durable), or in RAM (memory durability)."""
-    directory = settings.data_dir / "spool" if settings.durability == "spool" else None
+def open_spool(settings: Settings, directory: Path | None = None) -> Spool:
+    """The spool on disk (durable; `directory`, by default <data dir>/spool), or in RAM (memory durability)."""
+    directory = (directory or settings.data_dir / "spool") if settings.durability == "spool" else None
     return Spool(directory, max_bytes=settings.spool_max_bytes, max_rows=settings.buffer_max_rows,
                  seal_rows=settings.flush_rows, seal_interval_s=settings.flush_interval_ms / 1000)

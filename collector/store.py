@@ -20,6 +20,10 @@ MIGRATIONS_DIR = SCHEMAS_DIR / "clickhouse"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
+class MigrationsMissing(RuntimeError):
+    """No migration files where the schema should be: a broken install, never an empty schema."""
+
+
 class StoreLocked(RuntimeError):
     """The embedded store is held by another process (usually a running `collector serve`)."""
 
@@ -76,13 +80,17 @@ def _server_client(url: str) -> Any:
 
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, str]]:
-    """(version, name, sql) for every NNN_name.sql file, in order."""
+    """(version, name, sql) for every NNN_name.sql file, in order; none at all is an error (an install
+    that lost its schema must not start on an empty store, nor report "applied 0 migrations")."""
     found = []
     for path in sorted(directory.glob("*.sql")):
         match = _MIGRATION_NAME.match(path.name)
         if not match:
             raise ValueError(f"migration file {path.name} is not named NNN_name.sql")
         found.append((int(match.group(1)), path.stem, path.read_text(encoding="utf-8")))
+    if not found:
+        raise MigrationsMissing(f"no migration files (NNN_name.sql) in {directory}: the installation is "
+                                "incomplete; reinstall the package")
     versions = [v for v, _, _ in found]
     if len(set(versions)) != len(versions):
         raise ValueError("two migration files share a number")

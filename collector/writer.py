@@ -19,11 +19,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from . import receipts
+from . import breakdown, duplicates, receipts
 from .event import Reason
 from .metrics import Metrics
 from .row import COLUMNS
@@ -35,8 +36,9 @@ log = logging.getLogger("collector.writer")
 DROPS = "analytics.dropped_daily"
 DROP_COLUMNS = ("site", "day", "reason", "events", "retention_days")
 # Tables the writer inserts into, in order, with their column lists.
-TABLES: dict[str, tuple[str, ...]] = {"analytics.events": COLUMNS, receipts.TABLE: receipts.COLUMNS,
-                                      DROPS: DROP_COLUMNS}
+TABLES: dict[str, tuple[str, ...]] = {"analytics.events": COLUMNS, duplicates.IDS: duplicates.ID_COLUMNS,
+                                      receipts.TABLE: receipts.COLUMNS, DROPS: DROP_COLUMNS,
+                                      breakdown.TABLE: breakdown.COLUMNS}
 
 
 # Failed inserts of one segment, while its tables answer queries, before it is quarantined.
@@ -87,6 +89,11 @@ def sum_drops(tables: dict[str, bytes]) -> dict[str, bytes]:
     return {**tables, DROPS: block}
 
 
+def _sidecar(segment_path: Path) -> Path:
+    """Where the dedup decision of a durable segment is kept until the segment is removed."""
+    return segment_path.with_suffix(".dup")
+
+
 class Writer:
     def __init__(self, store: Store, metrics: Metrics, spool: Spool, *, drop_retention: Callable[[str], int],
                  clock: Callable[[], float] = time.time, retry_max_s: float = 5.0) -> None:
@@ -99,6 +106,8 @@ class Writer:
         self._stop_by = float("inf")
         self._day_cache = (-1, "")  # monotonic deadline for giving up on a down store at shutdown
         self._thread = threading.Thread(target=self._run, name="collector-writer", daemon=True)
+        self.before_flush: Callable[[], None] = lambda: None
+        self._dedup = duplicates.Deduplicator(store, clock)
         metrics.gauge("collector_buffer_rows", lambda: spool.rows)
         metrics.gauge("collector_spool_bytes", lambda: spool.size_bytes)
         segments, rows = spool.recovered
@@ -145,7 +154,9 @@ class Writer:
             raise Overloaded(str(exc)) from None
 
     def flush(self, timeout_s: float = 30.0) -> None:
-        """Seal what the spool holds now and wait until ClickHouse has it (admin reads, tests)."""
+        """Seal what the spool holds now and wait until ClickHouse has it (admin reads, tests); first
+        `before_flush` (the store owner of `serve --workers N`: every worker's spool too)."""
+        self.before_flush()
         self.drain(timeout_s)
 
     def drain(self, timeout_s: float = 30.0) -> bool:
@@ -164,6 +175,10 @@ class Writer:
                 "rows": self._spool.rows, "kept_for_replay": self._spool.durable})
 
     def _run(self) -> None:
+        try:
+            log.info("dedup window rebuilt", extra={"keys": self._dedup.rebuild()})
+        except Exception as exc:  # the store is down at startup: start with an empty window
+            log.warning("dedup window not rebuilt", extra={"error": type(exc).__name__})
         while (segment := self._spool.oldest()) is not None:
             outcome = self._insert_with_retry(segment)
             if outcome == "stopped":
@@ -175,14 +190,25 @@ class Writer:
                 self._spool.quarantine(segment)
             else:
                 self._spool.remove(segment)
+            if segment.path is not None:
+                _sidecar(segment.path).unlink(missing_ok=True)
 
     def _insert_with_retry(self, segment: Segment) -> str:
         """'stored', 'quarantined' (refused again and again while its tables answer) or 'stopped'."""
         tables = sum_drops(segment.blocks) if segment.blocks is not None else blocks(segment.read())
         backoff, failures = 0.05, 0
+        prepared: duplicates.Prepared | None = None
         while True:
             try:
-                self._insert(segment.name, tables)
+                if prepared is None:  # decided once per segment (and read back on a replay)
+                    prepared = self._dedup.prepare(tables, _sidecar(segment.path) if segment.path else None,
+                                                   self._day(), self._drop_retention)
+                    if prepared.duplicates:
+                        self._metrics.inc("collector_events_dropped_total", sum(prepared.duplicates.values()),
+                                          reason=Reason.DUPLICATE.value)
+                        prepared.tables = sum_drops(prepared.tables)
+                self._insert(segment.name, prepared.tables)
+                self._dedup.stored(prepared)
                 return "stored"
             except Exception as exc:  # infrastructure failure: keep the segment, retry with its token
                 failures += 1
@@ -209,6 +235,9 @@ class Writer:
         for table, columns in TABLES.items():
             block = tables.get(table)
             if block:
+                start = time.perf_counter()
                 self._store.insert_rows(table, columns, block, f"{name}-{table}")
+                self._metrics.observe("collector_insert_duration_seconds", time.perf_counter() - start,
+                                      table=table.split(".")[-1])
                 self._metrics.inc("collector_rows_flushed_total", block.count(b"\n") + 1,
                                   table=table.split(".")[-1])

@@ -1,5 +1,9 @@
 """A real `python -m collector serve` subprocess with its own data dir, for restarts, signals and crashes,
-plus the client helpers those tests share. Its stdout/stderr go to files, so tests can read them."""
+plus the client helpers those tests share.
+
+Every process's stdout/stderr go to files numbered per root directory, not per `Collector` object, and
+every CLI run's output is appended to `cli.log`: a restarted or crashed process never overwrites what an
+earlier one wrote, so a scan of `logs` reads every line any process wrote under that root."""
 
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ class Collector:
                     "COLLECTOR_LOG_LEVEL": "INFO", **env}
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
-        self.starts = 0
+        self.run = 0  # the number of this object's current process among every process started under root
 
     @property
     def url(self) -> str:
@@ -51,9 +55,10 @@ class Collector:
 
     def start(self) -> Collector:
         self.port = free_port()
-        self.starts += 1
-        out = open(self.root / f"stdout-{self.starts}.log", "wb")  # noqa: SIM115
-        err = open(self.root / f"stderr-{self.starts}.log", "wb")  # noqa: SIM115
+        self.run = 1 + len(list(self.root.glob("stdout-*.log")))
+        # "xb": a log of another process is never reopened, whichever object started it
+        out = open(self.root / f"stdout-{self.run}.log", "xb")  # noqa: SIM115
+        err = open(self.root / f"stderr-{self.run}.log", "xb")  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, "-m", "collector", "serve", "--port", str(self.port)],
                                      env=self.env, cwd=ROOT, stdout=out, stderr=err)
         out.close()
@@ -69,7 +74,7 @@ class Collector:
             return False
 
     def stderr(self) -> str:
-        return (self.root / f"stderr-{self.starts}.log").read_text(errors="replace")[-3000:]
+        return (self.root / f"stderr-{self.run}.log").read_text(errors="replace")[-3000:]
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -90,8 +95,12 @@ class Collector:
         return 0
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "collector", *args], env=self.env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        """Run `collector ARGS`; its stdout and stderr are also appended to `cli.log` under root."""
+        result = subprocess.run([sys.executable, "-m", "collector", *args], env=self.env, cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+        with open(self.root / "cli.log", "a") as log:
+            log.write(f"$ collector {' '.join(args[:1])}\n{result.stdout}{result.stderr}")
+        return result
 
     def sql(self, query: str) -> list[dict[str, Any]]:
         """A query on the stopped collector's store (embedded: one process at a time)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import FIREFOX, event
 
 
@@ -38,11 +39,40 @@ def test_health_readiness_and_metrics(api) -> None:
     api.send([event(), event(site="nobody.example")])
     api.flush()
     text = api.client.get("/metrics").text
-    for line in ("collector_events_received_total 2", "collector_events_accepted_total 1",
-                 'collector_events_dropped_total{reason="unknown_site"} 1',
-                 'collector_rows_flushed_total{table="events"} 1', "collector_buffer_rows 0"):
+    for line in ("collector_events_received_total 2.0", "collector_events_accepted_total 1.0",
+                 'collector_events_dropped_total{reason="unknown_site"} 1.0',
+                 'collector_rows_flushed_total{table="events"} 1.0', "collector_buffer_rows 0.0"):
         assert line in text.splitlines(), line
-    assert "# TYPE collector_flush_errors_total counter" in text or "collector_flush_errors_total" not in text
+    assert "collector_flush_errors_total" not in text  # no insert failed here (test_writer makes one fail)
+    assert_prometheus_text(text)
+
+
+def assert_prometheus_text(text: str) -> None:
+    """Every sample belongs to a family declared once with `# TYPE`, before its samples (a counter's
+    samples end in _total, a histogram's in _bucket/_sum/_count)."""
+    declared: list[str] = []
+    suffixes = {"counter": ("_total", ""), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count")}
+    samples: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            name, kind = line.split()[2:4]
+            assert name not in declared and kind in suffixes, line
+            declared.append(name)
+            samples |= {name.removesuffix("_total") + s if kind == "counter" else name + s for s in suffixes[kind]}
+        else:
+            name = line.split("{")[0].split(" ")[0]
+            assert name in samples, f"{name} has no # TYPE line"
+            float(line.rsplit(" ", 1)[1])
+    assert declared
+
+
+def test_the_exposition_check_can_fail() -> None:
+    assert_prometheus_text("# TYPE a counter\na 1\n")
+    for broken in ("a 1\n", "# TYPE a counter\n# TYPE a counter\na 1\n", "# TYPE a counter\nb 1\n"):
+        with pytest.raises(AssertionError):
+            assert_prometheus_text(broken)
 
 
 def test_cors_only_for_the_sites_origins(api) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,24 @@ BAD = [
     ("unknown geo level", 'geo = "street"', "geo"),
     ("negative small-cell threshold", "small_cell_threshold = -1", "small_cell_threshold"),
     ("query params not a list", 'query_params = "ref"', "query_params"),
+    ("domains not a list", 'domains = "a.example"', "domains"),
+    ("hash routing not a boolean", 'hash_routing = "yes"', "hash_routing"),
+    ("policy version not a string", "policy_version = 3", "policy_version"),
 ]
 
 
 def _toml(line: str) -> str:
-    return f'[sites."a.example"]\ndomains = ["a.example"]\n{line}\n'
+    domains = "" if line.startswith("domains") else 'domains = ["a.example"]\n'
+    return f'[sites."a.example"]\n{domains}{line}\n'
+
+
+def policy_keys() -> set[str]:
+    """The keys a site's policy has: the SitePolicy dataclass itself, not a list typed here."""
+    return {f.name for f in fields(config.SitePolicy)} - {"site"}
+
+
+def test_every_policy_key_has_a_bad_value_test() -> None:
+    assert policy_keys() - {key for _, _, key in BAD} == set()
 
 
 @pytest.mark.parametrize(("case", "line", "key"), BAD, ids=[b[0] for b in BAD])
@@ -51,11 +65,17 @@ def test_serve_refuses_to_start(tmp_path: Path, line: str, key: str) -> None:
     assert f"'{key}'" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_every_policy_key_has_a_working_value(tmp_path: Path) -> None:
-    parsed = config.parse({"sites": {"a.example": {
-        "domains": ["a.example"], "geo": "region", "consent": "strict", "gpc": "denied", "dnt": "ignore",
-        "retention_days": 14, "rollup_retention_days": 730, "receipt_retention_days": 1825,
-        "query_params": ["ref"], "hash_routing": True, "small_cell_threshold": 10, "policy_version": "2026-11"}}})
-    policy = parsed.sites["a.example"]
-    assert (policy.retention_days, policy.rollup_retention_days, policy.receipt_retention_days) == (14, 730, 1825)
-    assert (policy.consent, policy.gpc, policy.dnt, policy.small_cell_threshold) == ("strict", "denied", "ignore", 10)
+WORKING = {"domains": ["a.example", "*.a.example"], "geo": "region", "consent": "strict", "gpc": "denied",
+           "dnt": "ignore", "retention_days": 14, "rollup_retention_days": 730, "receipt_retention_days": 1825,
+           "query_params": ["ref"], "hash_routing": True, "small_cell_threshold": 10, "policy_version": "2026-11"}
+
+
+def test_every_policy_key_has_a_working_value() -> None:
+    """Each key, set to a value other than its default, is read into the policy as written."""
+    assert set(WORKING) == policy_keys()
+    defaults = config.SitePolicy(site="a.example", domains=("a.example",))
+    policy = config.parse({"sites": {"a.example": WORKING}}).sites["a.example"]
+    for key, value in WORKING.items():
+        read = getattr(policy, key)
+        assert read != getattr(defaults, key), f"{key}: the test value is the default, so it proves nothing"
+        assert read == (tuple(value) if isinstance(value, list) else value), key

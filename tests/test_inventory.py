@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,33 +41,62 @@ def site_api(make_api, tmp_path: Path) -> Any:
 
 def fill_every_table(api: Any) -> None:
     url = f"https://{SITE}/p"
-    api.send([event(site=SITE, url=url, consent={"analytics": True}, vid="browser-first-party-0001"),
+    api.send([event(site=SITE, url=url, consent={"analytics": True}, vid="browser-first-party-0001",
+                    event_id="6f1c1a52-3c1e-4b7e-9a53-2f0c8d1e7a10"),  # fills event_ids
               event(site=SITE, url=url, type="engagement", engaged_ms=1000, scroll=10),
               event(site=SITE, url=url, type="vital", name="LCP", value=900.0),
               event(site=SITE, url=url, type="custom", name="signup"),
               event(site=SITE, url=url, type="consent", action="grant", categories=["analytics"],
                     consent={"analytics": True}, vid="browser-first-party-0001")])
     api.send(event(site=SITE, url=url), ua="curl/8.0")  # a bot: fills dropped_daily
+    api.collector.consent_worker.tick()  # writes the bot breakdown (bots_daily)
     api.flush()
 
 
-def test_every_engine_column_is_in_the_inventory_and_nothing_else(site_api, store) -> None:
+def columns_on_disk(store, table: str) -> set[str]:
+    """The columns the engine wrote into the table's active parts, read from each part's columns.txt on
+    disk: what is actually stored, independent of system.columns (which the inventory itself reads)."""
+    names: set[str] = set()
+    for (path,) in store.query("SELECT path FROM system.parts WHERE database = 'analytics' AND table = {t:String} "
+                               "AND active", {"t": table}):
+        names |= set(re.findall(r"^`([^`]+)` ", (Path(path) / "columns.txt").read_text(), re.M))
+    return names
+
+
+def test_every_stored_column_is_in_the_inventory_and_nothing_else(site_api, store) -> None:
+    fill_every_table(site_api)
     inv = inventory.build(store, site_api.collector.config)
-    listed = {(t["table"], c["name"]) for t in inv["tables"] for c in t["columns"]}
-    listed |= {(v["view"], c) for v in inv["views"] for c in v["columns"]}
-    engine = set(store.query("SELECT table, name FROM system.columns WHERE database = 'analytics'"))
-    assert engine - listed == set(), "columns missing from the inventory"
-    assert listed - engine == set(), "inventory entries that are not in the schema"
     for table in inv["tables"]:
+        on_disk = columns_on_disk(store, table["table"])
+        assert on_disk, f"{table['table']} holds no part: fill_every_table must write a row to it"
+        assert {c["name"] for c in table["columns"]} == on_disk, table["table"]
         for column in table["columns"]:
             assert column["what"] and column["why"] and column["tiers"], (table["table"], column["name"])
-    assert "consent_receipts" in {t["table"] for t in inv["tables"]}
+    stored_tables = {name for (name,) in store.query("SELECT DISTINCT table FROM system.parts WHERE "
+                                                     "database = 'analytics' AND active")}
+    assert stored_tables <= {t["table"] for t in inv["tables"]}, "a table with data missing from the inventory"
+    assert {t["table"] for t in inv["tables"]} >= {"events", "consent_receipts", "dropped_daily"}
+    listed = {(v["view"], c) for v in inv["views"] for c in v["columns"]}
+    assert listed and {v["feeds"] for v in inv["views"]} <= {t["table"] for t in inv["tables"]}
+
+
+def test_the_inventory_check_can_fail(site_api, store, monkeypatch) -> None:
+    """An inventory that forgets a column (here: every comment-less read drops `city`) fails the check."""
+    real = inventory.read_schema
+
+    def forgetful(store):  # type: ignore[no-untyped-def]
+        tables, views = real(store)
+        return [replace(t, columns=tuple(c for c in t.columns if c.name != "city")) for t in tables], views
+
+    monkeypatch.setattr(inventory, "read_schema", forgetful)
+    with pytest.raises(AssertionError, match="geo_daily|events"):
+        test_every_stored_column_is_in_the_inventory_and_nothing_else(site_api, store)
 
 
 def test_retention_equals_the_ttl_the_engine_computes_for_the_sites_settings(site_api, store) -> None:
     fill_every_table(site_api)
     inv = inventory.build(store, site_api.collector.config, SITE)
-    expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35}
+    expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35, "event_ids": 1}
     for table in inv["tables"]:
         name, days = table["table"], table["retention_days"][SITE]
         create = store.query(f"SELECT create_table_query FROM system.tables WHERE database = 'analytics' "

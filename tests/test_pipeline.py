@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import hmac
+from pathlib import Path
 
+import pytest
 from conftest import FIREFOX, LONDON_IP, MINNEAPOLIS_IP, event
 
 from collector import pipeline
@@ -13,8 +16,8 @@ from collector.event import Reason
 
 def test_pipeline_is_one_ordered_list_of_named_steps() -> None:
     names = [step.__name__ for step in pipeline.PIPELINE]
-    assert names == ["resolve_site", "client_ip", "geolocate", "user_agent", "consent", "pseudonymise",
-                     "receipt", "discard_ip", "minimise", "to_row"]
+    assert names == ["resolve_site", "client_ip", "geolocate", "user_agent", "referrer_spam", "consent",
+                     "pseudonymise", "honour_withdrawal", "receipt", "discard_ip", "minimise", "to_row", "dedup_key"]
 
 
 def test_city_level_geo_from_a_real_address(api) -> None:
@@ -77,21 +80,47 @@ def test_full_tier_stores_hmac_of_the_first_party_id(api) -> None:
     assert vid not in str(api.rows("SELECT * FROM analytics.events"))
 
 
+def anonymous_id(api, site: str = "test.example", ip: str = LONDON_IP, ua: str = FIREFOX) -> int:
+    """The anonymous tier's id for today, computed here from its definition: the daily salt's keyed
+    hash of (site, IP, user agent)."""
+    salt = api.collector.ctx.salts.for_time(api.collector.clock())
+    return int.from_bytes(hashlib.blake2b(f"{site}\0{ip}\0{ua}".encode(), key=salt, digest_size=8).digest(), "big")
+
+
+def full_id(api, vid: str, site: str = "test.example") -> int:
+    secret = api.collector.ctx.secret
+    return int.from_bytes(hmac.digest(secret, f"visitor\0{site}\0{vid}".encode(), "sha256")[:8], "big")
+
+
+@pytest.mark.parametrize("consent", [{}, {"analytics": False}], ids=["no signal", "consent false"])
+def test_an_id_sent_without_consent_is_ignored(api, consent) -> None:
+    """Two browsers sending different first-party ids without consent from one address and user agent
+    are one anonymous visitor, with the id the salt gives (site, IP, UA): the ids changed nothing."""
+    api.send([event(consent=consent, vid="v" * 20), event(consent=consent, vid="w" * 20), event(consent=consent)])
+    rows = _ids(api)
+    assert rows == [("anonymous", anonymous_id(api), anonymous_id(api))] * 3
+    assert full_id(api, "v" * 20) not in {v for _, v, _ in rows}
+    everything = str(api.rows("SELECT * FROM analytics.events"))
+    assert "v" * 20 not in everything and "w" * 20 not in everything
+
+
 def test_anonymous_tier_has_no_stable_id(api, clock) -> None:
-    api.send(event(vid="v" * 20))  # an id sent without consent is ignored
+    api.send(event())
+    first = anonymous_id(api)
     clock.advance(86400)
     api.send(event())
     (t1, v1, s1), (t2, v2, s2) = _ids(api)
     assert t1 == t2 == "anonymous"
+    assert (v1, s1) == (first, first) and (v2, s2) == (anonymous_id(api),) * 2
     assert v1 != v2  # the daily salt changed: the same browser is a new visitor the next day
-    salt = api.collector.ctx.salts.for_time(clock.now)
-    expected = hashlib.blake2b(f"test.example\0{LONDON_IP}\0{FIREFOX}".encode(), key=salt, digest_size=8).digest()
-    assert v2 == s2 == int.from_bytes(expected, "big")
 
 
 def test_consent_false_is_anonymous(api) -> None:
-    api.send(event(consent={"analytics": False}, vid="v" * 20))
-    assert _ids(api)[0][0] == "anonymous"
+    """Consent false with a first-party id: the anonymous tier in every column, the id unused and not stored."""
+    api.send(event(consent={"analytics": False}, vid="v" * 20, sid="s" * 12))
+    assert _ids(api) == [("anonymous", anonymous_id(api), anonymous_id(api))]
+    assert api.count("consent_receipts") == 0  # only a consent event is a receipt
+    assert "v" * 20 not in str(api.rows("SELECT * FROM analytics.events"))
 
 
 def test_strict_site_without_consent_stores_nothing_but_a_count(api) -> None:
@@ -139,22 +168,26 @@ def _assert_only_dropped(api, reason: Reason, site: str) -> None:
         (site, reason.value, 1)]
 
 
+@pytest.mark.reason("unknown_site")
 def test_drop_unknown_site(api) -> None:
     assert api.send(event(site="nobody.example")).json() == {"accepted": 0, "dropped": {"unknown_site": 1}}
     _assert_only_dropped(api, Reason.UNKNOWN_SITE, "")
 
 
+@pytest.mark.reason("bot")
 def test_drop_bot(api) -> None:
     ua = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
     assert api.send(event(), ua=ua).json() == {"accepted": 0, "dropped": {"bot": 1}}
     _assert_only_dropped(api, Reason.BOT, "test.example")
 
 
+@pytest.mark.reason("consent_denied")
 def test_drop_consent_denied(api) -> None:
     api.send(event(site="strict.example", url="https://strict.example/"))
     _assert_only_dropped(api, Reason.CONSENT_DENIED, "strict.example")
 
 
+@pytest.mark.reason("origin_not_allowed")
 def test_origin_not_allowed_rejects_the_request(api) -> None:
     response = api.send([event(), event()], headers={"origin": "https://evil.example"})
     assert response.status_code == 403
@@ -163,9 +196,39 @@ def test_origin_not_allowed_rejects_the_request(api) -> None:
     assert api.collector.metrics.get("collector_requests_rejected_total", error="origin_not_allowed") == 1
 
 
+def reason_tests(test_dir: Path = Path(__file__).parent) -> dict[str, list[str]]:
+    """{reason: [test ids]} from every test function, in any test file under tests/, decorated with
+    `@pytest.mark.reason("...")` (or carrying it in a `pytest.param(..., marks=...)`): read from the
+    test files' syntax trees, so it lists the tests that exist, wherever they are."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(test_dir.rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not node.name.startswith("test_"):
+                continue
+            for call in (c for d in node.decorator_list for c in ast.walk(d) if isinstance(c, ast.Call)):
+                if ast.unparse(call.func) == "pytest.mark.reason" and call.args:
+                    reason = ast.literal_eval(call.args[0])
+                    found.setdefault(reason, []).append(f"{path.relative_to(test_dir.parent)}::{node.name}")
+    return found
+
+
 def test_every_reason_has_a_test() -> None:
-    tested = {"unknown_site", "bot", "consent_denied", "origin_not_allowed"}
-    assert {r.value for r in Reason} == tested
+    tested = reason_tests()
+    assert {r.value for r in Reason} - set(tested) == set(), f"drop reasons without a test: {tested}"
+    assert set(tested) <= {r.value for r in Reason}, "a test marked with a reason that does not exist"
+
+
+def test_the_reason_check_can_fail(tmp_path: Path) -> None:
+    """A reason whose test is missing, or only mentioned outside a decorator, is not counted."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_other.py").write_text(
+        "import pytest\n\n@pytest.mark.reason('bot')\ndef test_a():\n    pass\n\n"
+        "@pytest.mark.parametrize('x', [pytest.param(1, marks=pytest.mark.reason('duplicate'))])\n"
+        "def test_b(x):\n    pass\n\n"
+        "def test_c():\n    pytest.mark.reason('consent_denied')\n\n"
+        "@pytest.mark.reason('unknown_site')\ndef helper():\n    pass\n")
+    assert reason_tests(tmp_path / "tests") == {"bot": ["tests/test_other.py::test_a"],
+                                                "duplicate": ["tests/test_other.py::test_b"]}
 
 
 # --- client address ---------------------------------------------------------------------------------

@@ -79,13 +79,15 @@ def test_site_purge_empties_every_table_of_that_site_only(api, store) -> None:
     other = {"origin": "https://country.example"}
     for site, headers in (("test.example", PAGE), ("country.example", other)):
         url = f"https://{site}/"
-        api.send([event(site=site, url=url, consent={"analytics": True}, vid=A),
+        api.send([event(site=site, url=url, consent={"analytics": True}, vid=A,
+                        event_id="6f1c1a52-3c1e-4b7e-9a53-2f0c8d1e7a10"),  # an event_ids row
                   event(site=site, url=url, type="vital", name="LCP", value=1200.0),
                   event(site=site, url=url, type="custom", name="signup"),
                   event(site=site, url=url, type="engagement", engaged_ms=3000, scroll=50),
                   event(site=site, url=url, type="consent", action="grant", categories=["analytics"],
                         consent={"analytics": True}, vid=A)], headers=headers)
         api.send(event(site=site, url=url), ua="curl/8.0", headers=headers)  # a bot: a dropped_daily row
+    api.collector.consent_worker.tick()  # the bot breakdown: a bots_daily row
     api.flush()
     tables = analytics_tables(store)
 

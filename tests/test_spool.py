@@ -7,6 +7,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
+from writes import files_written
 
 from collector.segments import SUFFIX, frame, records
 from collector.spool import Spool, SpoolFull
@@ -126,12 +127,24 @@ def test_corrupt_record_is_not_replayed(tmp_path: Path) -> None:
     s.close()
 
 
-def test_memory_mode_writes_nothing_to_disk(tmp_path: Path) -> None:
-    s = spool(None)
-    assert s.append(b"t\t[1]\n", 1).done()
-    assert drain(s) == [b"t\t[1]\n"]
-    s.close()
-    assert list(tmp_path.iterdir()) == []
+def test_memory_mode_writes_nothing_to_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with files_written() as written:  # any path, from any thread (the spool thread included)
+        s = spool(None, seal_rows=2)
+        assert s.append(b"t\t[1]\n", 1).done()
+        s.append(b"t\t[2]\n", 1).result(timeout=5)  # the second row seals a segment
+        assert drain(s) == [b"t\t[1]\n", b"t\t[2]\n"]
+        s.close()
+    assert written == [] and list(tmp_path.iterdir()) == []
+
+
+def test_the_write_check_sees_a_durable_spool(tmp_path: Path) -> None:
+    """The check above can fail: the same steps on a spool given a directory are reported."""
+    with files_written() as written:
+        s = spool(tmp_path / "elsewhere", seal_rows=2)
+        s.append(b"t\t[1]\n", 1).result(timeout=5)
+        s.close()
+    assert any(str(tmp_path / "elsewhere") in w for w in written)
 
 
 def test_age_seals_a_quiet_segment(tmp_path: Path) -> None:

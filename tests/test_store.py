@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
+from canaries import CANARY_IPS, CANARY_UA, needles
 from conftest import IPHONE, MINNEAPOLIS_IP, event
 
 from collector.row import COLUMNS
@@ -21,7 +23,7 @@ def test_row_builder_columns_match_the_ddl(store) -> None:
     assert list(COLUMNS) == ddl
 
 
-def test_no_column_can_hold_personal_data(store) -> None:
+def test_no_column_is_named_or_typed_for_personal_data(store) -> None:
     columns = store.query("SELECT table, name, type FROM system.columns WHERE database = 'analytics'")
     assert columns
     forbidden_name = re.compile(r"(^|_)(ip|ipv4|ipv6|addr|address|lat|latitude|lon|lng|longitude|postal|zip|"
@@ -29,6 +31,68 @@ def test_no_column_can_hold_personal_data(store) -> None:
     for table, name, typ in columns:
         assert not forbidden_name.search(name), f"{table}.{name}"
         assert not re.search(r"IPv4|IPv6|Point|Tuple\(Float64, Float64\)", typ), f"{table}.{name} {typ}"
+
+
+def column_leaks(store, database: str, forms: dict[bytes, str]) -> list[str]:
+    """'table.column: form' for every canary form found in what a column holds, read back as text (TSV)
+    and as the engine's binary values (RowBinary: integers little-endian, as on disk)."""
+    leaks = []
+    tables = store.query("SELECT name FROM system.tables WHERE database = {d:String} AND engine LIKE '%MergeTree'",
+                         {"d": database})
+    for (table,) in tables:
+        for (column,) in store.query("SELECT name FROM system.columns WHERE database = {d:String} AND "
+                                     "table = {t:String}", {"d": database, "t": table}):
+            with store.lock:
+                views = [store.client.raw_query(f"SELECT `{column}` FROM `{database}`.`{table}` FORMAT {fmt}")
+                         for fmt in ("TSV", "RowBinary")]
+            leaks += [f"{table}.{column}: {what}" for needle, what in forms.items() if any(needle in v for v in views)]
+    return leaks
+
+
+def fill_with_canaries(make_api) -> None:
+    """Every table gets rows from a canary address and user agent: each event type, consented and not,
+    a receipt, a signal receipt, a bot and a denied event (counted), error messages quoting the address."""
+    ip = CANARY_IPS[4]  # a GeoLite2 address, so geo columns are filled too
+    api = make_api(peer=ip)
+    url = f"https://test.example/p?utm_source=x&email=jane@example.com&ip={ip}"
+    events = [event(url=url, consent={"analytics": True}, vid="canary-first-party-0001", sid="canary-session-1"),
+              event(url=url), event(type="error", url=url, message=f"GET http://{ip}/x from {ip} failed",
+                                    source="cdn.example"),
+              event(type="engagement", url=url, engaged_ms=1200, scroll=50),
+              event(type="vital", url=url, name="LCP", value=900.0), event(type="custom", url=url, name="signup"),
+              event(type="click", url=url, kind="outbound", link="out.example"),
+              event(type="consent", url=url, action="grant", categories=["analytics"], consent={"analytics": True},
+                    vid="canary-first-party-0001")]
+    assert api.send(events, ua=CANARY_UA, headers={"referer": url}).json()["accepted"] == len(events)
+    api.send(event(site="signals.example", url="https://signals.example/"), ua=CANARY_UA, headers={"sec-gpc": "1"})
+    api.send(event(site="strict.example", url="https://strict.example/"), ua=CANARY_UA)
+    api.send(event(), ua="curl/8.0 " + CANARY_UA)  # a bot
+    api.collector.consent_worker.tick()  # writes the counted signal receipt now, not in a minute
+    api.flush()
+
+
+def test_no_column_holds_a_clients_address_or_user_agent(make_api, store) -> None:
+    fill_with_canaries(make_api)
+    filled = [t for (t,) in store.query("SELECT name FROM system.tables WHERE database = 'analytics' AND "
+                                        "engine LIKE '%MergeTree' AND total_rows > 0")]
+    assert {"events", "consent_receipts", "dropped_daily", "pages_daily", "geo_daily"} <= set(filled)
+    assert column_leaks(store, "analytics", needles()) == []
+
+
+def test_the_column_check_can_fail(store) -> None:
+    """Columns with innocent names holding the address as a number and the user agent as text are found."""
+    store.command("CREATE DATABASE IF NOT EXISTS leak_scratch")
+    store.command("CREATE TABLE leak_scratch.t (n UInt32, note String, h FixedString(16)) ENGINE = MergeTree "
+                  "ORDER BY n")
+    try:
+        store.client.insert("leak_scratch.t", [[int(ipaddress.ip_address("81.2.69.142")), CANARY_UA,
+                                                 ipaddress.ip_address("2001:db8::77").packed]],
+                            column_names=["n", "note", "h"])
+        assert sorted(column_leaks(store, "leak_scratch", needles())) == [
+            "t.h: 2001:db8::77 packed", "t.n: 81.2.69.142 as decimal UInt32", "t.n: 81.2.69.142 packed little-endian",
+            "t.note: user agent", "t.note: user agent marker"]
+    finally:
+        store.command("DROP DATABASE leak_scratch SYNC")
 
 
 def test_every_table_has_a_ttl_with_a_reason(store) -> None:

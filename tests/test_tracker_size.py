@@ -16,8 +16,11 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
+from conftest import serve
+from rawhttp import raw_request
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "collector" / "static"
@@ -109,10 +112,37 @@ def test_tracker_files_are_served_cross_origin_with_etag(api: Any, path: str) ->
     assert again.status_code == 304 and again.content == b""
 
 
+ESCAPES = ["/../app.py", "/..%2fapp.py", "/%2e%2e/app.py", "/t.js/../app.py", "/t.x.js/..", "/./t.js/../../README.md",
+           "/static/t.js", "/t.y.js", "/app.py", "/%2e%2e/%2e%2e/README.md", "/..\\app.py"]
+
+
+def files_escaped(url: str) -> list[str]:
+    """The targets, sent as written over a socket, whose answer carries a file other than the tracker."""
+    return [f"{target}: {r.status}" for target in ESCAPES
+            if (r := raw_request(url, "GET", target)).status != 404 or b"import" in r.body]
+
+
 def test_only_the_tracker_files_are_served(api: Any) -> None:
     assert api.client.get("/t.js").headers["etag"] != api.client.get("/t.x.js").headers["etag"]
-    for path in ("/t.y.js", "/static/t.js", "/../app.py", "/app.py", "/t.x.js/.."):
-        assert api.client.get(path).status_code == 404, path
+    with serve(api.client.app) as url:
+        assert raw_request(url, "GET", "/t.js").body == TRACKER.read_bytes()
+        assert files_escaped(url) == []
+
+
+async def naive_static(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A static handler that joins the request path onto its folder: the mistake the test above must catch."""
+    path = STATIC / unquote(scope["raw_path"].decode()).lstrip("/").replace("\\", "/")
+    found = path.is_file()
+    await send({"type": "http.response.start", "status": 200 if found else 404, "headers": []})
+    await send({"type": "http.response.body", "body": path.read_bytes() if found else b""})
+
+
+def test_the_escape_check_can_fail() -> None:
+    """Against a naive static handler the same targets read the collector's source: they reach the
+    server with their `..` (httpx would have sent /app.py, which such a handler answers with a 404)."""
+    with serve(naive_static) as url:
+        escaped = files_escaped(url)
+    assert {"/../app.py: 200", "/%2e%2e/app.py: 200", "/..%2fapp.py: 200"} <= set(escaped), escaped
 
 
 def test_tracker_emits_only_schema_fields() -> None:

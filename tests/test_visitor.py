@@ -8,6 +8,7 @@ import pytest
 from conftest import MINNEAPOLIS_IP, event
 
 from collector import visitor
+from collector.rights import visitor_id
 
 VID, OTHER = "browser-first-party-0001", "browser-first-party-0002"
 PAGE = {"origin": "https://test.example"}
@@ -51,7 +52,11 @@ def test_wrong_or_missing_id_is_refused(api, body, status, error) -> None:
     r = ask(api, "export", body)
     assert (r.status_code, r.json()["error"]) == (status, error)
     assert ask(api, "delete", body).status_code == status
-    assert api.count() == 3  # nothing was deleted
+    # nothing was deleted: every event and the receipt are still there, each visitor's own
+    assert api.count() == 3 and api.count("consent_receipts") == 1
+    assert sorted(api.rows("SELECT visitor_id, count() FROM analytics.events GROUP BY visitor_id")) == sorted(
+        [(visitor_id(api.collector.ctx.secret, "test.example", VID), 2),
+         (visitor_id(api.collector.ctx.secret, "test.example", OTHER), 1)])
 
 
 def test_an_origin_of_another_site_is_403(api) -> None:

@@ -3,7 +3,11 @@ in the raw table and in every rollup its views feed."""
 
 from __future__ import annotations
 
+import ast
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,7 @@ from collector import pipeline
 from collector import request as edge
 from collector.event import Reason, RequestInfo
 from collector.metrics import Metrics
-from collector.segments import SUFFIX
+from collector.segments import SUFFIX, frame
 from collector.spool import Spool
 from collector.store import Store
 from collector.writer import DROPS, Writer, blocks, encode, sum_drops
@@ -77,15 +81,39 @@ def test_replayed_segment_is_stored_once_in_raw_table_and_rollups(api: Api, stor
     assert totals(store) == (20, 20, 20, 20, 3)
 
 
-def test_blocks_are_deterministic_and_drop_counts_summed() -> None:
-    from collector.segments import frame
+DETERMINISM = """
+import sys
+from collector.event import Reason
+from collector.segments import frame
+from collector.writer import blocks, encode
+drops = [(("s", Reason.BOT), 2), (("t", Reason.CONSENT_DENIED), 1), (("", Reason.UNKNOWN_SITE), 4)]
+if sys.argv[1] == "reversed":
+    drops.reverse()
+rows = [("analytics.events", [1, "x", {"b": "2", "a": "1"}]), ("analytics.consent_receipts", [2, "y"])]
+data = frame(encode(rows, drops[:2], "2026-01-01", lambda s: 30)[0]) + frame(encode([], drops[2:], "2026-01-01",
+                                                                                     lambda s: 30)[0])
+sys.stdout.write(repr(sorted(blocks(data).items())))
+"""
 
-    a = encode([("analytics.events", [1, "x"])], [(("s", Reason.BOT), 2)], "2026-01-01", lambda s: 30)[0]
-    b = encode([], [(("s", Reason.BOT), 5), (("", Reason.UNKNOWN_SITE), 1)], "2026-01-01", lambda s: 30)[0]
-    data = frame(a) + frame(b)
-    assert blocks(data) == blocks(data)
-    assert blocks(data)[DROPS] == b'["","2026-01-01","unknown_site",1,30]\n["s","2026-01-01","bot",7,30]'
-    assert blocks(data)["analytics.events"] == b'[1,"x"]'
+
+def test_blocks_are_the_same_in_another_process_and_drop_counts_summed() -> None:
+    """A segment replayed after a restart must give the same blocks (their dedup tokens name them): the
+    same input in fresh interpreters with other hash seeds and another drop order gives the same bytes."""
+    def run(seed: str, order: str) -> str:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", DETERMINISM, order], env=env, capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    runs = {run("1", "given"), run("2", "reversed"), run("3", "given")}
+    assert len(runs) == 1
+    tables = dict(ast.literal_eval(runs.pop()))
+    assert tables[DROPS] == (b'["","2026-01-01","unknown_site",4,30]\n["s","2026-01-01","bot",2,30]\n'
+                             b'["t","2026-01-01","consent_denied",1,30]')
+    assert tables["analytics.events"] == b'[1,"x",{"b":"2","a":"1"}]'
+    summed = encode([], [(("s", Reason.BOT), 2), (("s", Reason.BOT), 5)], "2026-01-01", lambda s: 30)[0]
+    assert blocks(frame(summed) + frame(summed))[DROPS] == b'["s","2026-01-01","bot",14,30]'
 
 
 def test_blocks_kept_in_memory_equal_the_blocks_a_replay_reads(api: Api, tmp_path: Path) -> None:
@@ -136,4 +164,8 @@ def test_a_segment_the_healthy_store_refuses_is_quarantined_not_blocking(
     writer.close()
     assert totals(store)[0] == 3  # the good segment behind it was stored
     assert metrics.get("collector_spool_quarantined_rows_total") == 1
+    rendered = metrics.render().splitlines()
+    assert metrics.get("collector_flush_errors_total") >= 5  # every refusal before the quarantine counted
+    assert "# TYPE collector_flush_errors_total counter" in rendered
+    assert f"collector_flush_errors_total {metrics.get('collector_flush_errors_total')}" in rendered
     assert len(list((spool_dir / "quarantine").glob("*" + SUFFIX))) == 1

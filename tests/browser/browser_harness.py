@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -200,6 +201,16 @@ def chromium_path() -> str:
     return path
 
 
+def node_path() -> str:
+    """Node.js: the venv's (.ci/browser-deps.sh puts one there when the system's is missing or older
+    than playwright-core needs), else the one on PATH."""
+    venv_bin = str(Path(sys.executable).parent)
+    path = shutil.which("node", path=os.pathsep.join([venv_bin, os.environ.get("PATH", "")]))
+    if not path:
+        raise RuntimeError("Node.js not found: run .ci/browser-deps.sh")
+    return path
+
+
 def run_driver(site: str, live_collector: LiveCollector, *scenarios: str) -> dict[str, Any]:
     """Run scenarios of drive.mjs in one browser launch; returns {scenario: result}.
 
@@ -207,7 +218,7 @@ def run_driver(site: str, live_collector: LiveCollector, *scenarios: str) -> dic
     during the run against the schema."""
     request = {"chromium": chromium_path(), "site": site,
                "recorded": live_collector.url + RECORDED_PATH, "scenarios": list(scenarios)}
-    proc = subprocess.run(["node", str(DRIVER)], input=json.dumps(request), capture_output=True,
+    proc = subprocess.run([node_path(), str(DRIVER)], input=json.dumps(request), capture_output=True,
                           text=True, cwd=ROOT, timeout=DRIVER_TIMEOUT_S, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"drive.mjs failed ({proc.returncode}):\n{proc.stderr[-4000:]}")

@@ -103,6 +103,9 @@ def test_every_event_type_lands_as_rows(drive: Any, live_collector: LiveCollecto
     # No consent given: anonymous tier, no first-party ids sent, no storage used.
     assert rows(live_collector, "tier != 'anonymous'", "type") == []
     assert not [e for e in events if "vid" in e or "sid" in e or e["consent"] != {}]
+    # The extension gives every event a random event_id (dedup of re-sent events), queued ones included.
+    ids = [e.get("event_id") for e in events]
+    assert all(ids) and len(set(ids)) == len(ids)
 
 
 def test_consent_grant_sends_the_first_party_id(drive: Any, live_collector: LiveCollector) -> None:

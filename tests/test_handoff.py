@@ -1,0 +1,65 @@
+"""The hand-off between an embedded worker and the store owner, over a real Unix socket: a block stored once
+however often it is sent, reads answered from the owner's store, erasures queued, strangers refused."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from conftest import Clock
+from test_workers import pipeline_rows
+
+from collector.app import create_app
+from collector.handoff import HandoffError, OwnerApp, OwnerLink
+from collector.process import OWNER, Process
+from collector.receipts import Erasure
+from collector.row import COLUMNS
+from collector.settings import Settings
+from collector.store import Store
+from collector.writer import encode
+
+TOKEN = "t" * 32
+
+
+@pytest.fixture
+def owner(store: Store, settings: Settings, clock: Clock) -> Iterator[Path]:
+    run_dir = Path(tempfile.mkdtemp(prefix="owner-"))  # short: a socket path has a length limit
+    process = Process(OWNER, 0, 1, run_dir, TOKEN)
+    app = create_app(settings, clock=clock, store=store, process=process)
+    server = uvicorn.Server(uvicorn.Config(OwnerApp(app, TOKEN), uds=str(process.owner_socket), log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not (server.started and app.state.collector.ready):
+        assert time.monotonic() < deadline and thread.is_alive(), "the owner did not start"
+        time.sleep(0.01)
+    yield process.owner_socket
+    server.should_exit = True
+    thread.join(30)
+
+
+def test_a_block_sent_twice_with_one_token_is_stored_once(owner: Path, make_api, store: Store) -> None:
+    """A worker killed after the owner stored its block sends it again on restart: the token drops it."""
+    rows = [("analytics.events", row) for row in pipeline_rows(make_api(), 3, "/handoff/")]
+    _, _, parts = encode(rows, (), "2026-01-01", lambda site: 400)
+    link = OwnerLink(owner, TOKEN)
+    for _ in range(2):
+        link.insert_rows("analytics.events", COLUMNS, parts["analytics.events"], "0000000000000007-abc-events")
+    assert link.query("SELECT count() FROM analytics.events WHERE path LIKE {p:String}", {"p": "/handoff/%"}) == [(3,)]
+    assert store.query("SELECT count() FROM analytics.events") == [(3,)]
+
+
+def test_strangers_are_refused(owner: Path) -> None:
+    with pytest.raises(HandoffError, match="404"):
+        OwnerLink(owner, "wrong" * 8).query("SELECT 1")
+    assert OwnerLink(owner, TOKEN).query("SELECT 1 + {x:UInt8}", {"x": 1}) == [(2,)]
+
+
+def test_erasures_are_queued_with_the_owner(owner: Path) -> None:
+    answer = OwnerLink(owner, TOKEN).erase(Erasure("test.example", 42, "receipt"))
+    assert answer == {"deleted": "queued with the store owner"}

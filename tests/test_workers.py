@@ -1,0 +1,248 @@
+"""`collector serve --workers 2`, embedded, as a user runs it: one store owner and two workers on one
+port. Under load, with a worker and then the owner SIGKILLed, every acknowledged event is stored exactly
+once; an anonymous visitor gets one id whichever worker took the request; /metrics sums the workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import FIREFOX, free_port
+from prometheus_client.parser import text_string_to_metric_families
+
+from collector.process import WORKER, Process
+from collector.state import open_spool
+from collector.writer import encode
+
+pytestmark = pytest.mark.timeout(600)
+SITE = "demo.example"
+LOAD_SECONDS = 3.0  # per phase: bounded in time, and in count by the senders' pace
+
+
+@dataclass
+class Supervisor:
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+    data: Path
+
+    def pids(self) -> dict[str, int]:
+        """The live pid of each role, from the supervisor's "process started" log lines."""
+        found: dict[str, int] = {}
+        for line in self.log.read_text().splitlines():
+            if line.startswith("{") and '"process started"' in line:
+                entry = json.loads(line)
+                found[entry["role"]] = entry["pid"]
+        return found
+
+    def wait_restarted(self, role: str, old_pid: int) -> int:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            pid = self.pids().get(role, old_pid)
+            if pid != old_pid:
+                return pid
+            time.sleep(0.05)
+        raise AssertionError(f"{role} was not started again")
+
+
+def _env(data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COLLECTOR_", "CLICKHOUSE_"))}
+    return env | {"COLLECTOR_DATA_DIR": str(data), "COLLECTOR_FLUSH_INTERVAL_MS": "1000",
+                  "COLLECTOR_RETRY_MAX_MS": "200", "COLLECTOR_SHUTDOWN_DRAIN_MS": "0"}
+
+
+@contextmanager
+def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
+    port, log, data = free_port(), tmp_path / "serve.log", tmp_path / "data"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "collector", "serve", "--port", str(port), "--workers", "2"],
+                                env=_env(data), stdout=out, stderr=subprocess.STDOUT)
+    running = Supervisor(proc, f"http://127.0.0.1:{port}", log, data)
+    try:
+        deadline = time.monotonic() + 120
+        while len(running.pids()) < 3 or not _ready(running.url):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.1)
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(120)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _event(path: str) -> dict[str, object]:
+    return {"site": SITE, "type": "pageview", "url": f"https://{SITE}{path}", "consent": {}}
+
+
+def _send(url: str, path: str) -> bool:
+    """One event on a new connection (so the kernel picks the worker); True if acknowledged."""
+    try:
+        answer = httpx.post(f"{url}/api/event", json=_event(path), headers={"User-Agent": FIREFOX}, timeout=10)
+    except httpx.HTTPError:
+        return False
+    return answer.status_code == 202 and answer.json()["accepted"] == 1
+
+
+@contextmanager
+def paused(pid: int) -> Iterator[None]:
+    """A stopped worker accepts nothing: every new connection goes to the other one."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+@dataclass
+class Load:
+    url: str
+    acked: list[str] = field(default_factory=list)
+    sent: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, senders: int = 4) -> list[threading.Thread]:
+        threads = [threading.Thread(target=self._sender, args=(n,), daemon=True) for n in range(senders)]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def _sender(self, n: int) -> None:
+        deadline = time.monotonic() + 60
+        with httpx.Client(headers={"User-Agent": FIREFOX}, timeout=10) as client:
+            i = 0
+            while not self.stop.is_set() and time.monotonic() < deadline and i < 20_000:
+                path = f"/load/{n}/{i}"
+                i += 1
+                self.sent += 1
+                try:
+                    answer = client.post(f"{self.url}/api/event", json=_event(path))
+                except httpx.HTTPError:
+                    continue  # a killed worker's connection: not acknowledged, never retried
+                if answer.status_code == 202 and answer.json()["accepted"] == 1:
+                    self.acked.append(path)
+
+
+def _metric(url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return {tuple(sorted(s.labels.items())): s.value for family in text_string_to_metric_families(text)
+            for s in family.samples if s.name == name}
+
+
+def _stored(data: Path) -> dict[str, tuple[int, int]]:
+    """path -> (rows, distinct anonymous visitor ids), read with `collector sql` once the server stopped."""
+    query = "SELECT path, count() AS n, uniqExact(visitor_id) AS v FROM analytics.events GROUP BY path"
+    result = subprocess.run([sys.executable, "-m", "collector", "sql", "--format", "json", query],
+                            env=_env(data), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return {row["path"]: (int(row["n"]), int(row["v"])) for row in json.loads(result.stdout)}
+
+
+def test_two_workers_share_salts_sum_metrics_and_store_every_acknowledged_event_once(tmp_path: Path) -> None:
+    with supervisor(tmp_path) as running:
+        pids = running.pids()
+        # One anonymous visitor (same address and browser), once through each worker.
+        with paused(pids["worker-1"]):
+            assert _send(running.url, "/same/0")
+        with paused(pids["worker-0"]):
+            assert _send(running.url, "/same/1")
+        deadline = time.monotonic() + 30
+        while _metric(running.url, "collector_events_accepted_total").get((), 0) < 2:
+            assert time.monotonic() < deadline, "both workers' counts never reached /metrics"
+            time.sleep(0.2)
+        assert _metric(running.url, "collector_events_accepted_total") == {(): 2.0}
+        processes = {dict(labels)["process"] for labels in _metric(running.url, "process_resident_memory_bytes")}
+        assert processes == {"owner", "worker-0", "worker-1"}
+        proxied = httpx.get(f"{running.url}/privacy/inventory", timeout=30)
+        assert proxied.status_code == 200 and SITE in proxied.json()["sites"]
+        assert len(proxied.headers.get_list("date")) == 1
+        asked = httpx.post(f"{running.url}/api/visitor/export", json={"site": SITE, "vid": "abcdefabcdef1234"},
+                           timeout=30)  # a body, through the worker to the owner, which read it
+        assert asked.status_code == 404 and asked.json()["detail"] == "nothing is stored for this id"
+        # The owner's flush barrier: an event still in a worker's spool is in the visitor's export.
+        consented = {**_event("/consented"), "consent": {"analytics": True}, "vid": "abcdefabcdef1234"}
+        assert httpx.post(f"{running.url}/api/event", json=consented, headers={"User-Agent": FIREFOX},
+                          timeout=10).json()["accepted"] == 1
+        exported = httpx.post(f"{running.url}/api/visitor/export", json={"site": SITE, "vid": "abcdefabcdef1234"},
+                              timeout=60)
+        assert exported.status_code == 200 and len(exported.json()["events"]) == 1, exported.text
+        assert httpx.get(f"{running.url}/_internal/ping", timeout=10).status_code == 404
+
+        load = Load(running.url)
+        threads = load.run()
+        time.sleep(LOAD_SECONDS)
+        os.kill(pids["worker-0"], signal.SIGKILL)
+        running.wait_restarted("worker-0", pids["worker-0"])
+        time.sleep(LOAD_SECONDS)
+        os.kill(pids["owner"], signal.SIGKILL)
+        running.wait_restarted("owner", pids["owner"])
+        time.sleep(LOAD_SECONDS)
+        load.stop.set()
+        for thread in threads:
+            thread.join(60)
+        running.proc.send_signal(signal.SIGTERM)
+        assert running.proc.wait(120) == 0
+    stored = _stored(running.data)
+    assert len(load.acked) > 100, f"the load hardly ran: {load.sent} sent"
+    assert all(stored.get(path, (0, 0))[0] == 1 for path in load.acked), [
+        (p, stored.get(p)) for p in load.acked if stored.get(p, (0, 0))[0] != 1][:10]
+    assert max(n for n, _ in stored.values()) == 1, "an event was stored twice"
+    both = _stored_visitors(running.data)
+    assert both == 1, "one anonymous visitor, two workers, two ids"
+
+
+def _stored_visitors(data: Path) -> int:
+    result = subprocess.run([sys.executable, "-m", "collector", "sql",
+                             "SELECT uniqExact(visitor_id) FROM analytics.events WHERE path LIKE '/same/%'"],
+                            env=_env(data), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.split()[-1])
+
+
+def test_a_spool_left_by_a_worker_is_drained_by_the_next_one_process_start(make_api, settings, clock) -> None:
+    """`--workers 3`, then a plain `serve`: what worker-2 acknowledged but never handed over still lands."""
+    worker = Process(WORKER, 2, 3)
+    first = make_api()  # the rows a worker's pipeline made, for a site the test config knows
+    first.collector.writer.close()
+    orphan = worker.spool_dir(settings)
+    spool = open_spool(settings, orphan)
+    rows = [("analytics.events", row) for row in pipeline_rows(first, 3, "/orphan/")]
+    payload, lines, parts = encode(rows, (), "2026-01-01", lambda site: 400)
+    spool.append(payload, lines, parts=parts).result()
+    spool.close()
+    assert list(orphan.glob("*.seg"))
+    api = make_api()
+    assert api.count(where="path LIKE '/orphan/%'") == 3
+    assert not orphan.exists()
+
+
+def pipeline_rows(api: object, n: int, prefix: str) -> list[list[object]]:
+    """Rows as a worker's pipeline makes them: n pageviews of test.example under `prefix`."""
+    from collector import pipeline
+    from collector import request as edge
+    from collector.event import RequestInfo
+
+    collector = api.collector  # type: ignore[attr-defined]
+    info = RequestInfo(peer="81.2.69.142", forwarded_for=(), user_agent=FIREFOX, origin_host="", gpc=False, dnt=False)
+    items = [{"site": "test.example", "type": "pageview", "url": f"https://test.example{prefix}{i}", "consent": {}}
+             for i in range(n)]
+    events = edge.build(items, collector.validate, info, int(collector.clock() * 1000), (86_400_000, 300_000))
+    rows, _ = pipeline.run(events, collector.ctx)
+    return [row for _, row in rows]
