@@ -34,6 +34,8 @@ class Store:
     def __init__(self, client: Any, embedded: bool) -> None:
         self.client = client
         self.embedded = embedded
+        # The only process writing to this store (embedded): its writer has seen every key it stored.
+        self.sole_writer = embedded
         self.lock = threading.Lock()
 
     def command(self, sql: str, settings: dict[str, Any] | None = None) -> Any:
