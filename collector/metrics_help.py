@@ -10,7 +10,7 @@ HELP: dict[str, str] = {
     "collector_spool_replayed_rows_total": "Rows found in the spool at start-up and inserted again.",
     "collector_spool_quarantined_rows_total": "Rows of segments the store refused while healthy, set aside.",
     "collector_edge_limit_hits_total": "Connections cut or requests refused at the HTTP edge, by limit.",
-    "collector_list_entries_total": "Entries of each maintained list loaded at start-up (bots, referrer spam), by version.",
+    "collector_list_entries_total": "Entries of each maintained list loaded at start-up, by list and version.",
     "collector_buffer_rows": "Rows in the spool not yet inserted (all processes).",
     "collector_spool_bytes": "Bytes in the spool not yet inserted (all processes).",
     "collector_request_duration_seconds": "Time from request to response, by route (ingest or other).",
