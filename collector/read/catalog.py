@@ -20,5 +20,6 @@ ANALYST_OBJECTS: frozenset[str] = READ_OBJECTS | frozenset({
     "analytics.technology_daily", "analytics.events_daily", "analytics.vitals_daily", "analytics.tiers_daily",
     "analytics.dropped_daily", "analytics.site_daily", "analytics.top_pages_daily", "analytics.top_sources_daily",
     "analytics.visits_daily", "analytics.visit_sources_daily", "analytics.visit_pages_daily",
-    "analytics.visit_geo_daily", "analytics.visit_technology_daily", "analytics.visits_closed", "analytics.heatmap_daily",
+    "analytics.visit_geo_daily", "analytics.visit_technology_daily", "analytics.visits_closed",
+    "analytics.heatmap_daily",
 })
