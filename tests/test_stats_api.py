@@ -103,8 +103,6 @@ def test_totals_of_every_metric(stats: Stats) -> None:
 
 @pytest.mark.parametrize("dimension, key", [
     ("event:page", lambda e: e["path"]),
-    ("visit:country", lambda e: e["country"]),
-    ("visit:browser", lambda e: e["browser"]),
     ("time:day", lambda e: e["ts"].date().isoformat()),
     ("time:month", lambda e: e["ts"].date().replace(day=1).isoformat()),
 ])
@@ -112,10 +110,25 @@ def test_event_dimensions(stats: Stats, dimension: str, key: Any) -> None:
     start, end = days(stats)
     page_only = (lambda e: e["type"] in ("pageview", "engagement")) if dimension == "event:page" else (lambda e: True)
     expected = ref.event_metrics(stats.events, start, end, key, page_only)
-    metrics = ["visitors", "pageviews"] if dimension in ("event:page", "time:day", "time:month") else \
-        ["visitors", "pageviews", "events"]
+    metrics = ["visitors", "pageviews"]
     got = stats.table(metrics=metrics, dimensions=[dimension])
     assert got == {(k,): [v[m] for m in metrics] for k, v in expected.items()}
+
+
+@pytest.mark.parametrize("dimension, key", [
+    ("visit:country", lambda v: v.attr("country")),
+    ("visit:browser", lambda v: v.attr("browser")),
+])
+def test_event_metrics_by_visit_attributes_come_from_visits(stats: Stats, dimension: str, key: Any) -> None:
+    start, end = days(stats)
+    metrics = ["visitors", "pageviews", "events", "percentage"]
+    expected = ref.visit_metrics(stats.visits, start, end, key)
+    total = ref.visit_metrics(stats.visits, start, end, lambda v: ())[()]["visitors"]
+    answer = stats.ask(metrics=metrics, dimensions=[dimension], date_range="12mo")  # the visit rollups hold years
+    assert {tuple(r["dimensions"]): r["metrics"] for r in answer["results"]} == {
+        (k,): [v["visitors"], v["pageviews"], v["events"], round(100 * v["visitors"] / total, 2)]
+        for k, v in expected.items()}
+    assert answer["meta"]["sources"][0].startswith("rollup:visit_")
 
 
 def test_goals_and_their_properties(stats: Stats) -> None:
