@@ -212,6 +212,19 @@ def test_comparison_with_the_previous_period_and_a_year_before(stats: Stats) -> 
     assert yoy["meta"]["comparison_date_range"][0] == start.replace(year=start.year - 1).isoformat()
 
 
+def test_comparison_rows_are_matched_by_dimension_across_pages(stats: Stats) -> None:
+    start, end = days(stats, 14)
+    before = ref.event_metrics(stats.events, start - dt.timedelta(days=14), start - dt.timedelta(days=1),
+                               lambda e: e["path"], lambda e: e["type"] in ("pageview", "engagement"))
+    answer = stats.ask(metrics=["visitors", "pageviews"], dimensions=["event:page"], date_range=[
+        start.isoformat(), end.isoformat()], include={"comparison": "previous_period"},
+        pagination={"limit": 5, "offset": 5})
+    assert len(answer["results"]) == 5
+    for row in answer["results"]:
+        then = before.get(row["dimensions"][0])
+        assert row["comparison"]["metrics"] == ([then["visitors"], then["pageviews"]] if then else [None, None])
+
+
 def test_scroll_depth_and_percentage(stats: Stats) -> None:
     start, end = days(stats)
     got = stats.table(metrics=["visitors", "percentage", "scroll_depth"], dimensions=["event:page"])

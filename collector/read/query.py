@@ -78,8 +78,9 @@ class Query:
         return tuple(c.dimension for c in conditions(self.filters))
 
     def shifted(self, date_from: dt.date, date_to: dt.date) -> Query:
+        """The same query over another period, every row (its rows are matched to this query's page)."""
         return Query(self.site, self.metrics, date_from, date_to, self.dimensions, self.filters, self.order_by,
-                     self.limit, self.offset, None, self.total_rows)
+                     10_000, 0, None, self.total_rows)
 
 
 # Visit attributes every event carries too (location and device), so event metrics can use them.
