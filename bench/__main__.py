@@ -1,7 +1,7 @@
 """Run the benchmarks and print the table: `python -m bench [part ...] [--seconds S] [--overload-seconds S]`.
 
-Parts: single, batched, pipeline, overload, storage, query, workers, edge (default: all, in that order). Every
-part starts its own servers or stores on 127.0.0.1 and temporary directories, and cleans up after itself.
+Parts: single, batched, pipeline, overload, storage, query, workers, edge, stats (default: all, in that order).
+Every part starts its own servers or stores on 127.0.0.1 and temporary directories, and cleans up after itself.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import edge, http, pipeline, store, workers
+from . import edge, http, pipeline, stats, store, workers
 from .table import Row, render
 
-PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "workers", "edge")
+PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "workers", "edge", "stats")
 
 
 def main() -> None:
@@ -44,6 +44,7 @@ def main() -> None:
         "query": lambda: store.query_rows(args.query_rows),
         "workers": lambda: workers.run(args.seconds),
         "edge": edge.run,
+        "stats": lambda: stats.stats_rows(args.query_rows),
     }
     started = time.monotonic()
     for part in parts:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, handoff, ingest, inventory, openapi, rights, visitor
+from . import admin, handoff, ingest, inventory, openapi, rights, visitor, visits
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
@@ -22,6 +22,7 @@ from .event import RequestInfo
 from .handoff import OwnerLink, drain_orphans
 from .ingest import CSP_HTML, CSP_OTHER, headers_of
 from .process import ONE_PROCESS, OWNER, WORKER, Process
+from .read import stats, suppress
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
 from .store import Store, migrate, open_store
@@ -149,11 +150,14 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         if process.role != WORKER:  # a worker has no store; the owner (or the supervisor) migrates
             migrate(db)
             drain_orphans(process.orphan_spools(settings), db, collector.metrics, collector)
+
+        def rollup_days(site: str) -> int:
+            policy = collector.config.sites.get(site)
+            return policy.rollup_retention_days if policy else config_mod.DEFAULT_ROLLUP_DAYS
+
         collector.writer = Writer(
             db, collector.metrics, open_spool(settings, process.spool_dir(settings)), clock=clock,
-            retry_max_s=settings.retry_max_ms / 1000,
-            drop_retention=lambda site: (collector.config.sites[site].rollup_retention_days
-                                         if site in collector.config.sites else config_mod.DEFAULT_ROLLUP_DAYS),
+            retry_max_s=settings.retry_max_ms / 1000, drop_retention=rollup_days,
         )
         collector.writer.start()
         if process.role == OWNER:
@@ -164,6 +168,12 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
                    rights.consent_worker(db, collector.writer, collector.ctx))
         collector.consent_worker = consent
         consent.start()
+        # Visits are closed by the process that owns the store (any number of them in server mode: idempotent).
+        closer = None if worker else visits.Closer(
+            db, clock, settings.ts_past_window_s, rollup_days,
+            first=lambda: suppress.publish_thresholds(db, collector.config, clock()))
+        if closer is not None:
+            closer.start()
         collector.ready = True
         log.info("collector ready", extra={"sites": len(collector.config.sites), "role": process.name,
                                            "store": "embedded" if db.embedded else "server"})
@@ -171,6 +181,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             yield
         finally:
             collector.ready = False
+            if closer is not None:
+                closer.close()
             consent.close()
             collector.writer.close()
             if store is None:
@@ -184,7 +196,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         Route("/api/event.gif", pixel, methods=["GET"]),
         *(Route(f"/{name}", tracker, methods=["GET"]) for name in TRACKER_FILES),
         Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
-        *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(),
+        *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(), *stats.routes(),
     ]
     app = CollectorApp(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
     app.state.collector = collector
