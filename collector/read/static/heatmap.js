@@ -1,0 +1,76 @@
+// The click heatmap of one page: cells of the page (fractions of its width and height, per width bucket)
+// drawn as dots over a neutral grid, or over the page itself in a sandboxed iframe when the site allows
+// the collector to frame it. Cells come from /dashboard/api/heatmap (suppressed below k for read users).
+import { get } from './api.js';
+import { el } from './table.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const state = { site: params.get('site_id') || '', page: params.get('page') || '/',
+  width: params.get('width') || '', dateRange: params.get('date_range') || '30d', frame: params.get('frame') === '1' };
+
+function drawFrame(answer) {
+  const stage = $('stage');
+  stage.querySelector('iframe')?.remove();
+  const show = state.frame && answer.frame_src;
+  stage.classList.toggle('framed', Boolean(show));
+  if (!show) return;
+  const frame = document.createElement('iframe');
+  // No allow-scripts: the page's own scripts (and its tracker) never run inside the dashboard.
+  frame.setAttribute('sandbox', '');
+  frame.setAttribute('referrerpolicy', 'no-referrer');
+  frame.title = 'The page, behind its clicks';
+  frame.src = answer.frame_src;
+  stage.prepend(frame);
+}
+
+function drawDots(answer) {
+  const top = Math.max(1, ...answer.cells.map((c) => c.clicks));
+  $('dots').replaceChildren(...answer.cells.map((c) => {
+    const dot = el('span', 'dot');
+    dot.dataset.x = String(c.x);
+    dot.dataset.y = String(c.y);
+    dot.dataset.clicks = String(c.clicks);
+    dot.style.left = `${(c.x + answer.cell_size / 2) * 100}%`;
+    dot.style.top = `${(c.y + answer.cell_size_y / 2) * 100}%`;
+    dot.style.opacity = String(0.35 + (0.65 * c.clicks) / top);
+    const size = 10 + (22 * c.clicks) / top;
+    dot.style.width = `${size}px`;
+    dot.style.height = `${size}px`;
+    dot.title = `${c.clicks} click(s)`;
+    return dot;
+  }));
+}
+
+async function load() {
+  $('title').textContent = `Clicks on ${state.page}`;
+  const query = { site_id: state.site, page: state.page, date_range: state.dateRange };
+  if (state.width) query.width = state.width;
+  try {
+    const answer = await get('/dashboard/api/heatmap', query);
+    const widths = answer.widths.map((w) => { const o = el('option', '', w.label); o.value = String(w.value); return o; });
+    $('width').replaceChildren(...widths);
+    $('width').value = String(answer.width);
+    $('frame').disabled = !answer.frame_src;
+    $('frame').checked = state.frame && Boolean(answer.frame_src);
+    drawFrame(answer);
+    drawDots(answer);
+    const hidden = answer.meta?.suppressed_rows ? `, ${answer.meta.suppressed_rows} cell(s) under the threshold hidden` : '';
+    $('status').textContent = `${answer.cells.length} cell(s)${hidden}`;
+    document.body.dataset.loaded = '1';
+  } catch (err) {
+    $('status').textContent = String(err.message || err);
+  }
+}
+
+function navigate() {
+  const next = new URLSearchParams({ site_id: state.site, page: state.page, date_range: state.dateRange });
+  if (state.width) next.set('width', state.width);
+  if (state.frame) next.set('frame', '1');
+  // The page's CSP (frame-src) depends on frame=1, so a change reloads it.
+  location.assign(`${location.pathname}?${next}`);
+}
+
+$('width').addEventListener('change', () => { state.width = $('width').value; load(); });
+$('frame').addEventListener('change', () => { state.frame = $('frame').checked; navigate(); });
+load();
