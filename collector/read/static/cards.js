@@ -106,6 +106,7 @@ function build(card, ctx) {
   }
   const csv = el('a', 'csv', 'CSV');
   csv.setAttribute('download', '');
+  csv.hidden = true;
   head.append(tabs, csv);
   node.append(head, body);
   return node;

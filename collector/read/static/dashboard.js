@@ -52,7 +52,9 @@ async function loadHeadline(generation) {
     const item = el('li', 'stat');
     item.dataset.metric = m;
     const delta = row.comparison?.change?.[i];
-    item.append(el('span', 'name', LABELS[m]), el('span', 'value', metric(m, row.metrics[i])));
+    const value = el('span', 'value', metric(m, row.metrics[i]));
+    value.dataset.value = String(row.metrics[i]);
+    item.append(el('span', 'name', LABELS[m]), value);
     if (delta !== undefined && delta !== null) {
       const good = m === 'bounce_rate' ? delta < 0 : delta > 0;
       item.append(el('span', `change ${delta === 0 ? '' : good ? 'up' : 'down'}`, change(m, delta)));

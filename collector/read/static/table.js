@@ -27,11 +27,16 @@ export function renderTable(container, { metrics, rows, suppressed, onPick, extr
     const bar = el('span', 'bar');
     bar.style.width = `${(100 * (Number(row.metrics[0]) || 0)) / top}%`;
     const name = el('span', 'name', label(value));
+    tr.dataset.value = String(value);
     name.title = label(value);
     cell.append(bar, name);
     if (extra) { const node = extra(row); if (node) cell.append(node); }
     tr.append(cell);
-    row.metrics.forEach((v, i) => tr.append(el('td', 'num', metric(metrics[i], v))));
+    row.metrics.forEach((v, i) => {
+      const td = el('td', 'num', metric(metrics[i], v));
+      td.dataset.value = String(v);  // the API's raw number, for tests and copy-paste
+      tr.append(td);
+    });
     if (!other && onPick) {
       tr.tabIndex = 0;
       tr.addEventListener('click', (e) => { if (e.target.tagName !== 'A') onPick(value); });
