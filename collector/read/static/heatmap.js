@@ -31,8 +31,9 @@ function drawDots(answer) {
     dot.dataset.x = String(c.x);
     dot.dataset.y = String(c.y);
     dot.dataset.clicks = String(c.clicks);
-    dot.style.left = `${(c.x + answer.cell_size / 2) * 100}%`;
-    dot.style.top = `${(c.y + answer.cell_size_y / 2) * 100}%`;
+    // x and y are the cell's left and top edges; the dot sits at its centre.
+    dot.style.left = `${(c.x + 0.5 / answer.grid.x_cells) * 100}%`;
+    dot.style.top = `${(c.y + 0.5 / answer.grid.y_cells) * 100}%`;
     dot.style.opacity = String(0.35 + (0.65 * c.clicks) / top);
     const size = 10 + (22 * c.clicks) / top;
     dot.style.width = `${size}px`;
@@ -48,14 +49,14 @@ async function load() {
   if (state.width) query.width = state.width;
   try {
     const answer = await get('/dashboard/api/heatmap', query);
-    const widths = answer.widths.map((w) => { const o = el('option', '', w.label); o.value = String(w.value); return o; });
+    const widths = answer.widths.map((w) => { const o = el('option', '', w.label); o.value = w.value; return o; });
     $('width').replaceChildren(...widths);
-    $('width').value = String(answer.width);
+    $('width').value = state.width;
     $('frame').disabled = !answer.frame_src;
     $('frame').checked = state.frame && Boolean(answer.frame_src);
     drawFrame(answer);
     drawDots(answer);
-    const hidden = answer.meta?.suppressed_rows ? `, ${answer.meta.suppressed_rows} cell(s) under the threshold hidden` : '';
+    const hidden = answer.meta?.suppressed_rows ? `, ${answer.meta.suppressed_rows} cell(s) under the threshold of ${answer.meta.small_cell_threshold} visitors hidden` : '';
     $('status').textContent = `${answer.cells.length} cell(s)${hidden}`;
     document.body.dataset.loaded = '1';
   } catch (err) {
