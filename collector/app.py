@@ -14,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, ingest, inventory, openapi, rights, visitor
+from . import admin, ingest, inventory, openapi, rights, visitor, visits
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
 from .event import RequestInfo
 from .ingest import CSP_HTML, CSP_OTHER, headers_of
-from .read import dashboard
+from .read import dashboard, stats, suppress
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
 from .store import Store, migrate, open_store
@@ -137,14 +137,20 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         db = store or open_store(settings)
         collector.store = db
         migrate(db)
+        def rollup_days(site: str) -> int:
+            policy = collector.config.sites.get(site)
+            return policy.rollup_retention_days if policy else config_mod.DEFAULT_ROLLUP_DAYS
+
         collector.writer = Writer(
             db, collector.metrics, open_spool(settings), clock=clock, retry_max_s=settings.retry_max_ms / 1000,
-            drop_retention=lambda site: (collector.config.sites[site].rollup_retention_days
-                                         if site in collector.config.sites else config_mod.DEFAULT_ROLLUP_DAYS),
+            drop_retention=rollup_days,
         )
         collector.writer.start()
         collector.consent_worker = worker = rights.consent_worker(db, collector.writer, collector.ctx)
         worker.start()
+        suppress.publish_thresholds(db, collector.config, clock())
+        closer = visits.Closer(db, clock, settings.ts_past_window_s, rollup_days)
+        closer.start()
         collector.ready = True
         log.info("collector ready", extra={"sites": len(collector.config.sites),
                                            "store": "embedded" if db.embedded else "server"})
@@ -152,6 +158,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             yield
         finally:
             collector.ready = False
+            closer.close()
             worker.close()
             collector.writer.close()
             if store is None:
@@ -164,7 +171,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         Route("/api/event.gif", pixel, methods=["GET"]),
         *(Route(f"/{name}", tracker, methods=["GET"]) for name in TRACKER_FILES),
         Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
-        *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(),
+        *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(), *stats.routes(),
         *dashboard.routes(collector),
     ]
     app = CollectorApp(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

@@ -15,7 +15,8 @@ import pytest
 from conftest import event
 
 from collector import config as config_mod
-from collector import inventory
+from collector import inventory, visits
+from collector.read import suppress
 
 SITE = "ret.example"
 CONFIG = f"""
@@ -46,8 +47,11 @@ def fill_every_table(api: Any) -> None:
               event(site=SITE, url=url, type="custom", name="signup"),
               event(site=SITE, url=url, type="consent", action="grant", categories=["analytics"],
                     consent={"analytics": True}, vid="browser-first-party-0001")])
+    api.send(event(site=SITE, url=url, type="click", kind="heatmap", x=0.5, y=0.25, w=1280))
     api.send(event(site=SITE, url=url), ua="curl/8.0")  # a bot: fills dropped_daily
     api.flush()
+    # The day is closed: its visits reach the visit rollups.
+    visits.close_due(api.store, api.collector.clock() + 3 * 86400, keep_days=lambda site: 400)
 
 
 def test_every_engine_column_is_in_the_inventory_and_nothing_else(site_api, store) -> None:
@@ -65,6 +69,10 @@ def test_every_engine_column_is_in_the_inventory_and_nothing_else(site_api, stor
 
 def test_retention_equals_the_ttl_the_engine_computes_for_the_sites_settings(site_api, store) -> None:
     fill_every_table(site_api)
+    # site_privacy holds a row per configured site: keep only this site's, as every other table does.
+    config = site_api.collector.config
+    store.command("TRUNCATE TABLE analytics.site_privacy")
+    suppress.publish_thresholds(store, config_mod.Config(sites={SITE: config.sites[SITE]}), site_api.collector.clock())
     inv = inventory.build(store, site_api.collector.config, SITE)
     expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35}
     for table in inv["tables"]:
