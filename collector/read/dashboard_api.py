@@ -1,10 +1,10 @@
-"""The data the dashboard page reads, behind its session (gate.py); every number comes from the stats API
-or from the dashboard queries of the read side, run as the logged-in user (suppressed for `read` users).
+"""The data the dashboard page reads, behind its session (gate.py); every number comes from the stats API's
+own handlers, run as the logged-in user (suppressed for `read` users), through stats_bridge.py.
 
     POST /dashboard/api/query      a stats API v2 query (CSRF header required)     -> the stats API answer
     GET  /dashboard/api/sites      the sites this login may read, with their first event
     GET  /dashboard/api/realtime   ?site_id=                                       -> {"visitors": n}
-    GET  /dashboard/api/card       ?card=vitals|tiers|dropped&site_id=&date_range=  -> stats-shaped rows
+    GET  /dashboard/api/card       ?card=vitals|tiers|dropped&site_id=      -> 503 until the stats API has them
     GET  /dashboard/api/heatmap    ?site_id=&page=&width=&date_range=              -> grid cells
     GET  /dashboard/export.csv     ?q=<stats query JSON>&name=                     -> CSV, cells neutralised
 
@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -50,57 +49,38 @@ def _site_of(query: Any) -> str:
     return site
 
 
-def _date_range(request: Request) -> Any:
-    raw = request.query_params.get("date_range", "30d")
-    return _json(raw, "date_range") if raw.startswith("[") else raw
-
-
-def _filters(request: Request) -> Any:
-    return _json(request.query_params.get("filters", "[]"), "filters")
-
-
 class Api:
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.collector = gate.collector
 
     async def query(self, request: Request) -> Response:
-        body = await request.body()
-        query = _json(body, "the body")
+        query = _json(await request.body(), "the body")
         session = self.gate.require(request, _site_of(query))
-        return json_response(200, await run_in_threadpool(stats_bridge.query, self.collector, session.user, query))
+        return await stats_bridge.query(request, session.user)
 
     async def sites(self, request: Request) -> Response:
         session = self.gate.require(request)
-        sites = await run_in_threadpool(stats_bridge.sites, self.collector, session.user, self.gate.sites(session))
-        return json_response(200, {"sites": sites, "user": session.user.name, "role": str(session.user.role)})
+        return await stats_bridge.sites(request, session.user)
 
     async def realtime(self, request: Request) -> Response:
-        site = request.query_params.get("site_id", "")
-        session = self.gate.require(request, site)
-        return json_response(200, await run_in_threadpool(stats_bridge.realtime, self.collector, session.user, site))
+        session = self.gate.require(request, request.query_params.get("site_id", ""))
+        return await stats_bridge.realtime(request, session.user)
 
     async def card(self, request: Request) -> Response:
-        site = request.query_params.get("site_id", "")
-        session = self.gate.require(request, site)
+        self.gate.require(request, request.query_params.get("site_id", ""))
         card = request.query_params.get("card", "")
         if card not in stats_bridge.CARDS:
             raise ClientError(Kind.INVALID, "invalid_card", f"card: one of {', '.join(stats_bridge.CARDS)}")
-        answer = await run_in_threadpool(stats_bridge.card, self.collector, session.user, card, site,
-                                         _date_range(request), _filters(request), request.query_params.get("name", ""))
-        return json_response(200, answer)
+        raise stats_bridge.card(card)
 
     async def heatmap(self, request: Request) -> Response:
         site = request.query_params.get("site_id", "")
         session = self.gate.require(request, site)
-        width = request.query_params.get("width", "")
-        if width and not width.isdigit():
-            raise ClientError(Kind.INVALID, "invalid_width", "width: a width bucket in pixels")
-        answer = await run_in_threadpool(stats_bridge.heatmap, self.collector, session.user, site,
-                                         request.query_params.get("page", "/"), int(width) if width else None,
-                                         _date_range(request))
-        answer["frame_src"] = self._frame_src(site, request.query_params.get("page", "/"))
-        return json_response(200, answer)
+        status, answer = await stats_bridge.heatmap(request, session.user)
+        if status == 200:
+            answer["frame_src"] = self._frame_src(site, request.query_params.get("page", "/"))
+        return json_response(status, answer)
 
     def _frame_src(self, site: str, page: str) -> str | None:
         """Where the page itself can be framed from: the demo site is served by this collector; another
@@ -113,11 +93,13 @@ class Api:
         return f"https://{domains[0]}{page}" if domains else None
 
     async def export(self, request: Request) -> Response:
-        query = _json(request.query_params.get("q", ""), "q")
+        raw = request.query_params.get("q", "")
+        query = _json(raw, "q")
         session = self.gate.require(request, _site_of(query))
-        answer = await run_in_threadpool(stats_bridge.query, self.collector, session.user, query)
-        dims = [str(d) for d in answer.get("query", query).get("dimensions", [])]
-        metrics = [str(m) for m in answer.get("query", query).get("metrics", [])]
+        status, answer = await stats_bridge.query_json(request, session.user, raw.encode())
+        if status != 200:
+            return json_response(status, answer)
+        dims, metrics = answer["query"]["dimensions"], answer["query"]["metrics"]
         rows = [[*r["dimensions"], *r["metrics"]] for r in answer["results"]]
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.query_params.get("name", "export"))[:60] or "export"
         return Response(to_csv([*dims, *metrics], rows), media_type="text/csv; charset=utf-8",

@@ -1,40 +1,66 @@
-"""The dashboard's one door to the numbers: the stats API (issue "SQL dashboards, part 2") called in
-process as the logged-in user, so the dashboard shows exactly what POST /api/stats/query answers, with the
-same small-cell suppression. Nothing here computes a number of its own."""
+"""The dashboard's one door to the numbers: the stats API's own handlers (collector/read/stats.py), called in
+process for the logged-in user, so the page shows exactly what POST /api/stats/query and its companions
+answer, with the same small-cell suppression and the same 4xx for bad input. Nothing here computes a number.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
 from ..errors import ClientError, Kind
+from . import stats
 from .users import User
 
-# Cards that are not a stats API dimension: dashboard queries of the read side.
+Handler = Callable[[Request], Awaitable[Response]]
+# Cards that are not a stats API dimension; the stats API has no answer for them yet (see `card`).
 CARDS = ("vitals", "tiers", "dropped")
+# Viewport width buckets of the heatmap rollup (schemas/clickhouse/044_heatmap_daily_mv.sql), by lower bound.
+WIDTHS = (("", "All widths"), ("320", "< 576 px"), ("576", "576-767 px"), ("768", "768-991 px"),
+          ("992", "992-1199 px"), ("1200", "1200-1399 px"), ("1400", ">= 1400 px"))
 
 
-def _unavailable(what: str) -> ClientError:
-    return ClientError(Kind.UNAVAILABLE, "stats_unavailable", f"{what}: the stats API is not part of this build yet")
+async def call(handler: Handler, request: Request, user: User) -> Response:
+    """`handler`'s answer to `request` as `user` (the session's), who never sent an API credential."""
+    request.scope[stats.SESSION_READER] = user
+    return await handler(request)
 
 
-def query(collector: Any, user: User, body: dict[str, Any]) -> dict[str, Any]:
-    """The stats API's answer to `body` for `user` (a ClientError for a bad query)."""
-    raise _unavailable("query")
+async def query(request: Request, user: User) -> Response:
+    return await call(stats.stats_query, request, user)
 
 
-def sites(collector: Any, user: User, readable: list[str]) -> list[dict[str, Any]]:
-    """The sites `user` may read, each with the date of its first event (None when it has none)."""
-    return [{"site_id": site, "first_event": None} for site in readable]
+async def query_json(request: Request, user: User, body: bytes) -> tuple[int, Any]:
+    """The stats API's answer to the query `body`, sent from a GET (the CSV download): status and JSON."""
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    sub = Request({**request.scope, "method": "POST"}, receive)
+    response = await call(stats.stats_query, sub, user)
+    return response.status_code, orjson.loads(response.body)
 
 
-def realtime(collector: Any, user: User, site: str) -> dict[str, Any]:
-    raise _unavailable("realtime")
+async def sites(request: Request, user: User) -> Response:
+    return await call(stats.sites, request, user)
 
 
-def card(collector: Any, user: User, name: str, site: str, date_range: Any, filters: Any,
-         sub: str) -> dict[str, Any]:
-    raise _unavailable(name)
+async def realtime(request: Request, user: User) -> Response:
+    return await call(stats.realtime, request, user)
 
 
-def heatmap(collector: Any, user: User, site: str, page: str, width: int | None, date_range: Any) -> dict[str, Any]:
-    raise _unavailable("heatmap")
+async def heatmap(request: Request, user: User) -> tuple[int, Any]:
+    response = await call(stats.heatmap_cells, request, user)
+    answer = orjson.loads(response.body)
+    if response.status_code == 200:
+        answer["widths"] = [{"value": v, "label": label} for v, label in WIDTHS]
+    return response.status_code, answer
+
+
+def card(name: str) -> ClientError:
+    """Web vitals (p75 per page), the consent-tier share and dropped events by reason are not answered by
+    the stats API yet; the dashboard says so rather than computing them a second way."""
+    return ClientError(Kind.UNAVAILABLE, "not_in_stats_api", f"{name}: the stats API does not answer this card yet")
