@@ -16,7 +16,7 @@ export function toSeconds(value) {
 function series(metrics, compared) {
   const out = [{}];
   for (const m of metrics) {
-    out.push({ label: LABELS[m] || m, stroke: COLORS[m], width: 2, points: { show: false },
+    out.push({ label: LABELS[m] || m, stroke: COLORS[m], width: 2, points: { show: (u) => u.data[0].length < 3 },
       value: (u, v) => metric(m, v) });
   }
   if (compared) {
@@ -26,8 +26,28 @@ function series(metrics, compared) {
   return out;
 }
 
-export function renderGraph(container, table, { metrics, rows, hourly }) {
-  const compared = rows.some((r) => r.comparison);
+const pad = (n) => String(n).padStart(2, '0');
+
+// Every bucket of the range as the stats API names it ("2026-11-28", "2026-11-28 13:00:00", "2026-11-01"):
+// a bucket without events has no row in the answer, and the graph shows it as zero.
+export function buckets([from, to], grain) {
+  const out = [];
+  const end = new Date(`${to}T23:59:59Z`);
+  const t = new Date(`${from}T00:00:00Z`);
+  if (grain === 'time:month') t.setUTCDate(1);
+  while (t <= end && out.length < 5000) {
+    const day = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
+    if (grain === 'time:hour') { out.push(`${day} ${pad(t.getUTCHours())}:00:00`); t.setUTCHours(t.getUTCHours() + 1); }
+    else if (grain === 'time:month') { out.push(day); t.setUTCMonth(t.getUTCMonth() + 1); }
+    else { out.push(day); t.setUTCDate(t.getUTCDate() + 1); }
+  }
+  return out;
+}
+
+export function renderGraph(container, table, { metrics, rows: answered, range, grain }) {
+  const byTime = new Map(answered.map((r) => [String(r.dimensions[0]), r]));
+  const rows = buckets(range, grain).map((b) => byTime.get(b) || { dimensions: [b], metrics: metrics.map(() => 0) });
+  const compared = answered.some((r) => r.comparison);
   const data = [rows.map((r) => toSeconds(r.dimensions[0]))];
   metrics.forEach((m, i) => data.push(rows.map((r) => r.metrics[i])));
   if (compared) data.push(rows.map((r) => (r.comparison ? r.comparison.metrics[0] : null)));
@@ -35,7 +55,7 @@ export function renderGraph(container, table, { metrics, rows, hourly }) {
   const opts = {
     width, height: width < 600 ? 200 : 260, series: series(metrics, compared),
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
-    axes: [{ values: hourly ? '{HH}:{mm}' : undefined }, { size: 50 }],
+    axes: [{}, { size: 50 }],
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
   };
   if (plot) plot.destroy();

@@ -68,7 +68,8 @@ async function loadGraph(generation) {
     dimensions: [timeDimension(ctx.state)], filters: ctx.filters, include: include(ctx.state),
     order_by: [[timeDimension(ctx.state), 'asc']] });
   if (generation !== ctx.generation) return;
-  renderGraph($('graph'), $('graph-table'), { metrics: GRAPH, rows: answer.results, hourly: ctx.state.period === 'day' });
+  renderGraph($('graph'), $('graph-table'), { metrics: GRAPH, rows: answer.results, range: answer.query.date_range,
+    grain: timeDimension(ctx.state) });
 }
 
 async function refresh() {

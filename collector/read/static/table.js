@@ -29,8 +29,10 @@ export function renderTable(container, { metrics, rows, suppressed, onPick, extr
     const name = el('span', 'name', label(value));
     tr.dataset.value = String(value);
     name.title = label(value);
-    cell.append(bar, name);
-    if (extra) { const node = extra(row); if (node) cell.append(node); }
+    const inner = el('div', 'cell');
+    inner.append(name);
+    if (extra) { const node = extra(row); if (node) inner.append(node); }
+    cell.append(bar, inner);
     tr.append(cell);
     row.metrics.forEach((v, i) => {
       const td = el('td', 'num', metric(metrics[i], v));
