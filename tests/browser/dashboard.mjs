@@ -12,7 +12,7 @@ import { join } from 'node:path';
 
 const WAIT_MS = 20000;
 const input = JSON.parse(readFileSync(0, 'utf8'));
-const out = { ok: true, results: [], dialogs: [], errors: [], console: [], violations: [] };
+const out = { ok: true, results: [], dialogs: [], errors: [], console: [], violations: [], failed: [] };
 
 // Everything a test compares: headline numbers, card rows (label and raw metric values), filter chips.
 const snapshot = (page) => page.evaluate(() => {
@@ -52,12 +52,16 @@ const STEPS = {
     return { url: page.url(), cookies: (await page.context().cookies()).map((c) => ({ name: c.name, httpOnly: c.httpOnly, sameSite: c.sameSite })) };
   },
   async dashboard(page) { await loaded(page, 0); return snapshot(page); },
-  async period(page, { value, compare }) {
+  async period(page, { value }) {
     const n = await generation(page);
-    if (compare !== undefined) { await page.selectOption('#compare', compare); await loaded(page, n); }
-    const m = await generation(page);
     await page.selectOption('#period', value);
-    await loaded(page, m);
+    await loaded(page, n);
+    return snapshot(page);
+  },
+  async compare(page, { value }) {
+    const n = await generation(page);
+    await page.selectOption('#compare', value);
+    await loaded(page, n);
     return snapshot(page);
   },
   async tab(page, { card, label }) {
@@ -65,9 +69,18 @@ const STEPS = {
     await page.waitForFunction((c) => !document.querySelector(`#card-${c}`).classList.contains('loading'), card);
     return snapshot(page);
   },
+  async propkey(page, { key }) {
+    await page.fill('#card-goals .propkey', key);
+    await page.press('#card-goals .propkey', 'Enter');
+    await page.waitForFunction(() => document.querySelector('#card-goals .tab.on')?.textContent === 'Properties'
+      && !document.querySelector('#card-goals').classList.contains('loading') && document.querySelector('#card-goals tbody'));
+    return snapshot(page);
+  },
   async pick(page, { card, label }) {
     const n = await generation(page);
-    await page.click(`#card-${card} tbody tr[data-value="${label}"] .name`);
+    const index = await page.$$eval(`#card-${card} tbody .name`, (names, l) => names.findIndex((x) => x.textContent === l), label);
+    if (index < 0) throw new Error(`no row ${label} in ${card}`);
+    await page.locator(`#card-${card} tbody .name`).nth(index).click();
     await loaded(page, n);
     return snapshot(page);
   },
@@ -83,15 +96,18 @@ const STEPS = {
     await download.saveAs(path);
     return { name: download.suggestedFilename(), text: readFileSync(path, 'utf8') };
   },
-  // Until the page (reloaded every half second) shows the headline metric at `value`: the writer's flush.
-  async until(page, { metric, value }) {
+  // Until the page (reloaded every half second) shows the headline metric at `value` and every card the rows
+  // named in `cards` ({card: [labels]}): the writer flushes once a second.
+  async until(page, { metric, value, cards = {} }) {
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
       await page.reload();
       await loaded(page, 0);
       const snap = await snapshot(page);
-      if (snap.headline[metric]?.value === String(value)) return snap;
-      if (Date.now() > deadline) throw new Error(`${metric} never reached ${value}: ${JSON.stringify(snap.headline)}`);
+      const shown = Object.entries(cards).every(([card, labels]) => labels.every(
+        (l) => snap.cards[card]?.rows.some((r) => r.label === l)));
+      if (snap.headline[metric]?.value === String(value) && shown) return snap;
+      if (Date.now() > deadline) throw new Error(`never saw ${metric} = ${value} and ${JSON.stringify(cards)}: ${JSON.stringify(snap)}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   },
@@ -150,6 +166,9 @@ try {
   page.on('dialog', async (d) => { out.dialogs.push({ type: d.type(), message: d.message() }); await d.dismiss(); });
   page.on('pageerror', (e) => out.errors.push(String(e.message)));
   page.on('console', (m) => out.console.push({ type: m.type(), text: m.text() }));
+  page.on('response', async (r) => {
+    if (r.status() >= 400) out.failed.push({ url: r.url(), status: r.status(), body: (await r.text().catch(() => '')).slice(0, 300) });
+  });
   await context.exposeBinding('__violation', (source, v) => out.violations.push(v));
   await context.addInitScript(() => document.addEventListener('securitypolicyviolation',
     (e) => window.__violation({ directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample })));

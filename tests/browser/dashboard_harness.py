@@ -31,5 +31,5 @@ def run_dashboard(base: str, steps: list[dict[str, Any]], artifacts: Path, user:
     out: dict[str, Any] = json.loads(proc.stdout)
     print(f"dashboard browser artifacts: {artifacts}")
     assert out["ok"], f"{out.get('failure')}\nscreenshot: {artifacts / 'failure.png'}\nerrors: {out['errors']}\n" \
-                      f"console: {out['console'][-10:]}"
+                      f"failed requests: {out['failed'][-6:]}"
     return out

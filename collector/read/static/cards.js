@@ -101,7 +101,12 @@ function build(card, ctx) {
     key.placeholder = 'property key, e.g. plan';
     key.setAttribute('aria-label', 'Property key');
     key.value = ctx.propKey || '';
-    key.addEventListener('change', () => { ctx.propKey = key.value.trim(); card.active = 1; ctx.refreshCard(card); });
+    key.addEventListener('change', () => {
+      ctx.propKey = key.value.trim();
+      card.active = 1;
+      tabs.querySelectorAll('button').forEach((x, j) => x.classList.toggle('on', j === 1));
+      ctx.refreshCard(card);
+    });
     tabs.append(key);
   }
   const csv = el('a', 'csv', 'CSV');

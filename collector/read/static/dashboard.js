@@ -43,17 +43,25 @@ function renderChips() {
   }));
 }
 
+// The stats API (like Plausible's) answers visit metrics only for visit filters: with a page or goal
+// filter, the visit-level numbers are not asked for and show as "–".
+const EVENT_METRICS = ['visitors', 'pageviews'];
+const eventFiltered = () => ctx.filters.some((f) => f[1].startsWith('event:'));
+
 async function loadHeadline(generation) {
-  const answer = await query({ site_id: ctx.state.site, metrics: HEADLINE, date_range: ctx.dateRange,
+  const metrics = eventFiltered() ? EVENT_METRICS : HEADLINE;
+  const answer = await query({ site_id: ctx.state.site, metrics, date_range: ctx.dateRange,
     filters: ctx.filters, include: include(ctx.state) });
   if (generation !== ctx.generation) return;
-  const row = answer.results[0] || { metrics: HEADLINE.map(() => 0) };
-  $('headline').replaceChildren(...HEADLINE.map((m, i) => {
+  const row = answer.results[0] || { metrics: metrics.map(() => 0) };
+  $('headline').replaceChildren(...HEADLINE.map((m) => {
+    const i = metrics.indexOf(m);
     const item = el('li', 'stat');
     item.dataset.metric = m;
-    const delta = row.comparison?.change?.[i];
-    const value = el('span', 'value', metric(m, row.metrics[i]));
-    value.dataset.value = String(row.metrics[i]);
+    const delta = i < 0 ? undefined : row.comparison?.change?.[i];
+    const value = el('span', 'value', i < 0 ? '–' : metric(m, row.metrics[i]));
+    value.dataset.value = i < 0 ? '' : String(row.metrics[i]);
+    if (i < 0) value.title = 'A visit metric: not available with a page or goal filter';
     item.append(el('span', 'name', LABELS[m]), value);
     if (delta !== undefined && delta !== null) {
       const good = m === 'bounce_rate' ? delta < 0 : delta > 0;
@@ -64,11 +72,12 @@ async function loadHeadline(generation) {
 }
 
 async function loadGraph(generation) {
-  const answer = await query({ site_id: ctx.state.site, metrics: GRAPH, date_range: ctx.dateRange,
+  const metrics = eventFiltered() ? EVENT_METRICS : GRAPH;
+  const answer = await query({ site_id: ctx.state.site, metrics, date_range: ctx.dateRange,
     dimensions: [timeDimension(ctx.state)], filters: ctx.filters, include: include(ctx.state),
     order_by: [[timeDimension(ctx.state), 'asc']] });
   if (generation !== ctx.generation) return;
-  renderGraph($('graph'), $('graph-table'), { metrics: GRAPH, rows: answer.results, range: answer.query.date_range,
+  renderGraph($('graph'), $('graph-table'), { metrics, rows: answer.results, range: answer.query.date_range,
     grain: timeDimension(ctx.state) });
 }
 
