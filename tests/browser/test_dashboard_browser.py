@@ -22,8 +22,9 @@ import pytest
 from browser_harness import LiveCollector, serve_collector
 from conftest import LONDON_IP, MINNEAPOLIS_IP, Api, Clock
 from dashboard_harness import run_dashboard
+from live import Collector
 
-from collector.settings import Settings
+from collector.settings import DEMO_CONFIG, Settings
 
 XSS_PATH = "/<script>alert(1)</script>"
 XSS_PROP = "<img src=x onerror=alert(1)>"
@@ -202,3 +203,30 @@ def test_the_dashboard_shows_what_the_stats_api_answers(live: LiveCollector, tmp
     # c. Logging out ends the session: the dashboard sends the browser back to the login form.
     assert logout["url"].endswith("/dashboard/login") and after["url"].endswith("/dashboard/login")
     print(json.dumps({"screenshots": [shot["path"]]}))
+
+
+def test_readme_command_1_a_first_run_shows_your_own_visit(tmp_path: Path) -> None:
+    """d. `collector serve` with the demo config: open `/`, press the demo button, follow a link, log in with
+    the printed demo login, and the dashboard shows this one visit within seconds (the writer's flush)."""
+    collector = Collector(tmp_path / "demo", COLLECTOR_CONFIG=str(DEMO_CONFIG)).start()
+    try:
+        password = (collector.data_dir / "demo-login").read_text().strip()
+        out = run_dashboard(collector.url, [
+            {"do": "goto", "path": "/"}, {"do": "click", "selector": "#signup"},
+            {"do": "clickNav", "selector": "#pricing-link"}, {"do": "clickNav", "selector": "#to-dashboard"},
+            {"do": "login"},
+            {"do": "until", "metric": "visitors", "value": 1,
+             "cards": {"pages": ["/", "/pricing"], "goals": ["Signup"]}},
+            {"do": "screenshot", "name": "first-run"},
+        ], tmp_path / "artifacts", "demo", password)
+    finally:
+        assert collector.stop() == 0
+    seen = out["results"][5]
+    assert seen["headline"]["visitors"]["value"] == "1" and seen["headline"]["visits"]["value"] == "1"
+    assert seen["headline"]["pageviews"]["value"] == "2"
+    assert sorted(r["label"] for r in seen["cards"]["pages"]["rows"]) == ["/", "/pricing"]
+    assert [(r["label"], r["metrics"][:2]) for r in seen["cards"]["goals"]["rows"]] == [("Signup", ["1", "1"])]
+    assert out["dialogs"] == [] and out["errors"] == []
+    stderr = (collector.root / "stderr-1.log").read_text()
+    hints = [line for line in stderr.splitlines() if "demo dashboard" in line]
+    assert len(hints) == 1 and password in hints[0]
