@@ -106,11 +106,16 @@ def _schema_error(body: Any) -> ClientError | None:
     return None
 
 
-def parse(body: Any, today: dt.date, first_day: dt.date | None = None) -> Query:
-    """The request body as a Query; `today` resolves relative ranges, `first_day` is the site's first event."""
+def validate(body: Any) -> None:
+    """Raise the 400 for the first way `body` breaks the request schema."""
     error = _schema_error(body)
     if error is not None:
         raise error
+
+
+def parse(body: Any, today: dt.date, first_day: dt.date | None = None) -> Query:
+    """The request body as a Query; `today` resolves relative ranges, `first_day` is the site's first event."""
+    validate(body)
     metrics = tuple(body["metrics"])
     dims = tuple(body.get("dimensions", []))
     start, end = date_range(body["date_range"], today, first_day)

@@ -28,7 +28,8 @@ from .builder import RawExpired
 log = logging.getLogger("collector.stats")
 MAX_BODY_BYTES = 64 * 1024
 REALTIME_S = 5 * 60
-_BAD_REGEXP = (427,)  # CANNOT_COMPILE_REGEXP: a `matches` filter the engine cannot compile
+# BAD_ARGUMENTS naming a pattern, CANNOT_COMPILE_REGEXP: a `matches` filter the engine cannot compile.
+_BAD_REGEXP = (36, 427)
 
 
 # The dashboard's session door (collector/read/stats_bridge.py) puts its logged-in user here, in the ASGI
@@ -75,7 +76,7 @@ async def _guarded(request: Request, work: Callable[[], Any]) -> Response:
     except RawExpired as exc:
         return error_response(ClientError(Kind.INVALID, "raw_expired", str(exc)))
     except ClickHouseError as exc:
-        if any(f"Code: {code}." in str(exc) for code in _BAD_REGEXP):
+        if "Pattern" in str(exc) and any(f"Code: {code}." in str(exc) for code in _BAD_REGEXP):
             return error_response(query.bad("filters", "a matches pattern is not a valid regular expression"))
         raise
 
@@ -95,7 +96,8 @@ async def stats_query(request: Request) -> Response:
     collector = request.app.state.collector
 
     def work() -> dict[str, Any]:
-        site = readable_site(request, user, doc.get("site_id") if isinstance(doc, dict) else None)
+        query.validate(doc)
+        site = readable_site(request, user, doc["site_id"])
         start = first_day(collector.store, site) if isinstance(doc, dict) and doc.get("date_range") == "all" else None
         q = query.parse(doc, today(request), start)
         return answer.run(collector.store, collector.config, q, today(request), user.is_admin)
