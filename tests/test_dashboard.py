@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api, Clock
+from conftest import Api, Clock, event
 
 from collector.read.session import COOKIE, TTL_S
 from collector.settings import DEMO_CONFIG, Settings
@@ -238,3 +238,33 @@ def test_without_the_demo_config_there_is_no_demo_site_or_demo_login(api: Api) -
     assert api.client.get("/").status_code == 404
     assert not (api.collector.settings.data_dir / "demo-login").exists()
     assert login(api, "demo", "anything").status_code == 401
+
+
+def card(api: Api, which: str, **params: str) -> Any:
+    return api.client.get("/dashboard/api/card", params={"card": which, "site_id": "test.example", **params})
+
+
+def test_the_cards_without_a_stats_dimension_come_from_the_dashboard_queries(make_api: Callable[..., Api]) -> None:
+    api = make_api()
+    visitor = {"consent": {"analytics": True}, "vid": "visitor-000000000001"}
+    vital = event(type="vital", name="LCP", value=1234.0, **visitor)
+    assert api.send([event(), event(**visitor), vital]).status_code == 202
+    api.send(event(), ua="Googlebot/2.1 (+http://www.google.com/bot.html)")
+    api.flush()
+    login(api, "admin", TOKEN)
+    tiers = card(api, "tiers").json()
+    assert tiers["query"]["metrics"] == ["visitors", "visitor_share", "events"]
+    assert sorted(r["dimensions"][0] for r in tiers["results"]) == ["anonymous", "full"]
+    assert card(api, "vitals", name="LCP").json()["results"] == [{"dimensions": ["/"], "metrics": [1234.0, 1]}]
+    assert card(api, "dropped").json()["results"] == [{"dimensions": ["bot"], "metrics": [1]}]
+    # A read user (k = 5 on this site) sees no tier of one visitor, and no vitals (no visitor count to check).
+    reader = make_api()
+    login(reader)
+    tiers = card(reader, "tiers").json()
+    assert tiers["results"] == [] and tiers["meta"]["suppressed_rows"] == 2
+    assert tiers["meta"]["small_cell_threshold"] == 5
+    assert card(reader, "vitals", name="LCP").json()["results"] == []
+    assert card(reader, "dropped").json()["results"] == [{"dimensions": ["bot"], "metrics": [1]}]
+    for bad in ({"name": "XYZ"}, {"date_range": "forever"}, {"date_range": "[1]"},
+                {"date_range": '["2026-01-02", "x"]'}):
+        assert card(api, "vitals", **{"name": "LCP", **bad}).status_code == 400, bad

@@ -1,10 +1,11 @@
 """The data the dashboard page reads, behind its session (gate.py); every number comes from the stats API's
-own handlers, run as the logged-in user (suppressed for `read` users), through stats_bridge.py.
+own handlers, run as the logged-in user (suppressed for `read` users), through stats_bridge.py, or, for the
+three cards it has no dimension for, from the read side's dashboard queries (dashboard_cards.py).
 
     POST /dashboard/api/query      a stats API v2 query (CSRF header required)     -> the stats API answer
     GET  /dashboard/api/sites      the sites this login may read, with their first event
     GET  /dashboard/api/realtime   ?site_id=                                       -> {"visitors": n}
-    GET  /dashboard/api/card       ?card=vitals|tiers|dropped&site_id=      -> 503 until the stats API has them
+    GET  /dashboard/api/card       ?card=vitals|tiers|dropped&site_id=&date_range=&name=  -> stats-shaped rows
     GET  /dashboard/api/heatmap    ?site_id=&page=&width=&date_range=              -> grid cells
     GET  /dashboard/export.csv     ?q=<stats query JSON>&name=                     -> CSV, cells neutralised
 
@@ -19,13 +20,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ..admin import error_response, json_response
 from ..errors import ClientError, Kind
-from . import stats_bridge
+from . import dashboard_cards, stats_bridge
 from .csv_export import to_csv
 from .gate import Gate
 
@@ -68,15 +70,20 @@ class Api:
         return await stats_bridge.realtime(request, session.user)
 
     async def card(self, request: Request) -> Response:
-        self.gate.require(request, request.query_params.get("site_id", ""))
-        card = request.query_params.get("card", "")
-        if card not in stats_bridge.CARDS:
-            raise ClientError(Kind.INVALID, "invalid_card", f"card: one of {', '.join(stats_bridge.CARDS)}")
-        raise stats_bridge.card(card)
+        p = request.query_params
+        session = self.gate.require(request, p.get("site_id", ""))
+        if p.get("card", "") not in dashboard_cards.FILES:
+            raise ClientError(Kind.INVALID, "invalid_card", f"card: one of {', '.join(dashboard_cards.FILES)}")
+        answer = await run_in_threadpool(dashboard_cards.card, self.collector, session.user, p["card"], p["site_id"],
+                                         p.get("date_range", "30d"), p.get("name", ""))
+        return json_response(200, answer)
 
     async def heatmap(self, request: Request) -> Response:
         site = request.query_params.get("site_id", "")
         session = self.gate.require(request, site)
+        if request.query_params.get("date_range", "30d") not in dashboard_cards.DATE_RANGES:
+            raise ClientError(Kind.INVALID, "invalid_query",
+                              "date_range: one of " + ", ".join(dashboard_cards.DATE_RANGES))
         status, answer = await stats_bridge.heatmap(request, session.user)
         if status == 200:
             answer["frame_src"] = self._frame_src(site, request.query_params.get("page", "/"))

@@ -12,13 +12,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import ClientError, Kind
 from . import stats
 from .users import User
 
 Handler = Callable[[Request], Awaitable[Response]]
-# Cards that are not a stats API dimension; the stats API has no answer for them yet (see `card`).
-CARDS = ("vitals", "tiers", "dropped")
 # Viewport width buckets of the heatmap rollup (schemas/clickhouse/044_heatmap_daily_mv.sql), by lower bound.
 WIDTHS = (("", "All widths"), ("320", "< 576 px"), ("576", "576-767 px"), ("768", "768-991 px"),
           ("992", "992-1199 px"), ("1200", "1200-1399 px"), ("1400", ">= 1400 px"))
@@ -58,9 +55,3 @@ async def heatmap(request: Request, user: User) -> tuple[int, Any]:
     if response.status_code == 200:
         answer["widths"] = [{"value": v, "label": label} for v, label in WIDTHS]
     return response.status_code, answer
-
-
-def card(name: str) -> ClientError:
-    """Web vitals (p75 per page), the consent-tier share and dropped events by reason are not answered by
-    the stats API yet; the dashboard says so rather than computing them a second way."""
-    return ClientError(Kind.UNAVAILABLE, "not_in_stats_api", f"{name}: the stats API does not answer this card yet")

@@ -72,6 +72,10 @@ async function loadTab(card, tab, body, ctx) {
     onPick: tab.dim ? (value) => ctx.pick(tab.prop ? `event:props:${ctx.propKey}` : tab.dim, value) : null,
     extra: card.heatmap && tab.dim === 'event:page' ? (row) => heatmapLink(ctx, row) : null,
   });
+  if (tab.card && tab.card !== 'suppressed') {
+    const notes = [answer.meta?.note, ctx.filters.length ? 'Not filtered: this card reads the whole site.' : null];
+    for (const note of notes.filter(Boolean)) body.append(el('p', 'empty', note));
+  }
   const csv = card.node.querySelector('a.csv');
   if (tab.dim) { csv.hidden = false; csv.href = csvUrl(tabQuery(tab, ctx, 300), `${card.id}-${tab.label}`); } else csv.hidden = true;
 }

@@ -5,7 +5,8 @@ const plain = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 export const LABELS = {
   visitors: 'Unique visitors', visits: 'Visits', pageviews: 'Pageviews', views_per_visit: 'Views per visit',
   bounce_rate: 'Bounce rate', visit_duration: 'Visit duration', events: 'Events', percentage: '%',
-  conversion_rate: 'Conversion rate', scroll_depth: 'Scroll depth',
+  conversion_rate: 'Conversion rate', scroll_depth: 'Scroll depth', p75: 'p75', samples: 'Samples',
+  visitor_share: 'Share of visitors', rows: 'Rows folded',
 };
 
 export function duration(seconds) {
@@ -17,7 +18,7 @@ export function duration(seconds) {
 
 export function metric(name, value) {
   if (value === null || value === undefined) return '–';
-  if (name === 'bounce_rate' || name === 'percentage' || name === 'conversion_rate' || name === 'scroll_depth') {
+  if (['bounce_rate', 'percentage', 'conversion_rate', 'scroll_depth', 'visitor_share'].includes(name)) {
     return `${plain.format(value)}%`;
   }
   if (name === 'visit_duration') return duration(value);
