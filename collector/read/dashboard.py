@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from . import assets, dashboard_api, demo
 from .gate import Gate, same_origin
-from .session import TTL_S
+from .session import COOKIE, TTL_S
 
 TEMPLATES = Path(__file__).resolve().parent / "static"
 MAX_FORM_BYTES = 4096
@@ -101,7 +101,7 @@ class Pages:
         form = await _form(request)
         session = self.gate.session(request)
         if session is not None and same_origin(request) and self.gate.sessions.csrf_ok(session, form.get("csrf", "")):
-            self.gate.sessions.revoke(request.cookies.get("collector_session"))
+            self.gate.sessions.revoke(request.cookies.get(COOKIE))
         elif session is not None:
             return Response("Forbidden", status_code=403, media_type="text/plain")
         return RedirectResponse("/dashboard/login", status_code=303,

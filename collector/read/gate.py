@@ -49,9 +49,6 @@ class Gate:
     def may_read(self, session: Session, site: str) -> bool:
         return site in self.collector.config.sites and session.may_read(site)
 
-    def sites(self, session: Session) -> list[str]:
-        return [site for site in self.collector.config.sites if session.may_read(site)]
-
     def cookie(self, request: Request, value: str, max_age: int) -> str:
         return cookie_header(value, secure=request.url.scheme == "https", max_age=max_age)
 

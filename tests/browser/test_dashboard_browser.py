@@ -218,6 +218,8 @@ def test_readme_command_1_a_first_run_shows_your_own_visit(tmp_path: Path) -> No
             {"do": "until", "metric": "visitors", "value": 1,
              "cards": {"pages": ["/", "/pricing"], "goals": ["Signup"]}},
             {"do": "screenshot", "name": "first-run"},
+            {"do": "heatmap", "query": {"site_id": "demo.example", "page": "/", "frame": "1"}},
+            {"do": "screenshot", "name": "first-run-heatmap", "fullPage": False},
         ], tmp_path / "artifacts", "demo", password)
     finally:
         assert collector.stop() == 0
@@ -226,6 +228,9 @@ def test_readme_command_1_a_first_run_shows_your_own_visit(tmp_path: Path) -> No
     assert seen["headline"]["pageviews"]["value"] == "2"
     assert sorted(r["label"] for r in seen["cards"]["pages"]["rows"]) == ["/", "/pricing"]
     assert [(r["label"], r["metrics"][:2]) for r in seen["cards"]["goals"]["rows"]] == [("Signup", ["1", "1"])]
+    # The demo site lets the collector frame it: the heatmap draws your click over the page itself.
+    heat = out["results"][7]
+    assert heat["frame"] == ["/"] and [d["clicks"] for d in heat["dots"]] == [1, 1]  # the button and the link
     assert out["dialogs"] == [] and out["errors"] == []
     stderr = (collector.root / "stderr-1.log").read_text()
     hints = [line for line in stderr.splitlines() if "demo dashboard" in line]

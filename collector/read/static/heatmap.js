@@ -16,8 +16,21 @@ function drawFrame(answer) {
   stage.classList.toggle('framed', Boolean(show));
   if (!show) return;
   const frame = document.createElement('iframe');
-  // No allow-scripts: the page's own scripts (and its tracker) never run inside the dashboard.
-  frame.setAttribute('sandbox', '');
+  // No allow-scripts: the page's own scripts (and its tracker) never run inside the dashboard. A page of
+  // this collector (the demo site) may be read, to give the stage the page's height, of which y is a
+  // fraction: its content's height, or a desktop-shaped screen's when the content is shorter (the tracker
+  // divides by the document's height, which is at least the visitor's screen).
+  const local = answer.frame_src.startsWith('/');
+  frame.setAttribute('sandbox', local ? 'allow-same-origin' : '');
+  if (local) {
+    frame.addEventListener('load', () => {
+      frame.style.height = '10px';
+      const content = frame.contentDocument?.documentElement.scrollHeight || 0;
+      frame.style.height = '';
+      stage.style.aspectRatio = 'auto';
+      stage.style.height = `${Math.max(content, Math.round(stage.clientWidth * 0.7))}px`;
+    });
+  }
   frame.setAttribute('referrerpolicy', 'no-referrer');
   frame.title = 'The page, behind its clicks';
   frame.src = answer.frame_src;
