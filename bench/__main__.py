@@ -1,7 +1,7 @@
 """Run the benchmarks and print the table: `python -m bench [part ...] [--seconds S] [--overload-seconds S]`.
 
-Parts: single, batched, pipeline, overload, storage, query, dashboard (default: all, in that order). Every part
-starts its own servers or stores on 127.0.0.1 and temporary directories, and cleans up after itself.
+Parts: single, batched, pipeline, overload, storage, query, stats, dashboard (default: all, in that order). Every
+partstarts its own servers or stores on 127.0.0.1 and temporary directories, and cleans up after itself.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import dashboard, http, pipeline, store
+from . import dashboard, http, pipeline, stats, store
 from .table import Row, render
 
-PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "dashboard")
+PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "stats", "dashboard")
 
 
 def main() -> None:
@@ -42,6 +42,7 @@ def main() -> None:
         "overload": lambda: http.overload(args.overload_seconds, raw.get("single", {}).get("landed_per_s")),
         "storage": lambda: store.storage_rows(args.storage_rows),
         "query": lambda: store.query_rows(args.query_rows),
+        "stats": lambda: stats.stats_rows(args.query_rows),
         "dashboard": lambda: dashboard.dashboard_rows(args.query_rows),
     }
     started = time.monotonic()

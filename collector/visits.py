@@ -35,7 +35,7 @@ FIRST = ("referrer_host", "utm_source", "utm_medium", "utm_campaign", "utm_conte
 
 # Visits that started on days {from:Date}..{to:Date} for {site:String}. Events from 30 minutes before the
 # range tell whether its first events continue an earlier visit (such a visit is not counted: it started
-# before); events up to two days after it let a visit that crosses midnight finish. Ties in time are broken
+# before); events until the end of the next day let a visit that crosses midnight finish. Ties in time are broken
 # by the values themselves, so the same events always give the same visits.
 _FIRST_TUPLE = ", ".join(FIRST)
 _VISITS_SQL = f"""
@@ -63,7 +63,7 @@ FROM (
                          ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), ts) > {GAP_S} AS starts
             FROM analytics.events
             WHERE site = {{site:String}}
-              AND ts >= toDateTime({{{{FROM}}:Date}}) - {GAP_S} AND ts < toDateTime({{{{TO}}:Date}}) + 3 * 86400
+              AND ts >= toDateTime({{{{FROM}}:Date}}) - {GAP_S} AND ts < toDateTime({{{{TO}}:Date}}) + 2 * 86400
         )
     )
     GROUP BY site, visitor_id, visit_no

@@ -103,8 +103,6 @@ def test_totals_of_every_metric(stats: Stats) -> None:
 
 @pytest.mark.parametrize("dimension, key", [
     ("event:page", lambda e: e["path"]),
-    ("visit:country", lambda e: e["country"]),
-    ("visit:browser", lambda e: e["browser"]),
     ("time:day", lambda e: e["ts"].date().isoformat()),
     ("time:month", lambda e: e["ts"].date().replace(day=1).isoformat()),
 ])
@@ -112,10 +110,25 @@ def test_event_dimensions(stats: Stats, dimension: str, key: Any) -> None:
     start, end = days(stats)
     page_only = (lambda e: e["type"] in ("pageview", "engagement")) if dimension == "event:page" else (lambda e: True)
     expected = ref.event_metrics(stats.events, start, end, key, page_only)
-    metrics = ["visitors", "pageviews"] if dimension in ("event:page", "time:day", "time:month") else \
-        ["visitors", "pageviews", "events"]
+    metrics = ["visitors", "pageviews"]
     got = stats.table(metrics=metrics, dimensions=[dimension])
     assert got == {(k,): [v[m] for m in metrics] for k, v in expected.items()}
+
+
+@pytest.mark.parametrize("dimension, key", [
+    ("visit:country", lambda v: v.attr("country")),
+    ("visit:browser", lambda v: v.attr("browser")),
+])
+def test_event_metrics_by_visit_attributes_come_from_visits(stats: Stats, dimension: str, key: Any) -> None:
+    start, end = days(stats)
+    metrics = ["visitors", "pageviews", "events", "percentage"]
+    expected = ref.visit_metrics(stats.visits, start, end, key)
+    total = ref.visit_metrics(stats.visits, start, end, lambda v: ())[()]["visitors"]
+    answer = stats.ask(metrics=metrics, dimensions=[dimension], date_range="12mo")  # the visit rollups hold years
+    assert {tuple(r["dimensions"]): r["metrics"] for r in answer["results"]} == {
+        (k,): [v["visitors"], v["pageviews"], v["events"], round(100 * v["visitors"] / total, 2)]
+        for k, v in expected.items()}
+    assert answer["meta"]["sources"][0].startswith("rollup:visit_")
 
 
 def test_goals_and_their_properties(stats: Stats) -> None:
@@ -197,6 +210,19 @@ def test_comparison_with_the_previous_period_and_a_year_before(stats: Stats) -> 
                                            now["bounce_rate"] - then["bounce_rate"]]
     yoy = stats.ask(metrics=["visitors"], date_range="7d", include={"comparison": "year_over_year"})
     assert yoy["meta"]["comparison_date_range"][0] == start.replace(year=start.year - 1).isoformat()
+
+
+def test_comparison_rows_are_matched_by_dimension_across_pages(stats: Stats) -> None:
+    start, end = days(stats, 14)
+    before = ref.event_metrics(stats.events, start - dt.timedelta(days=14), start - dt.timedelta(days=1),
+                               lambda e: e["path"], lambda e: e["type"] in ("pageview", "engagement"))
+    answer = stats.ask(metrics=["visitors", "pageviews"], dimensions=["event:page"], date_range=[
+        start.isoformat(), end.isoformat()], include={"comparison": "previous_period"},
+        pagination={"limit": 5, "offset": 5})
+    assert len(answer["results"]) == 5
+    for row in answer["results"]:
+        then = before.get(row["dimensions"][0])
+        assert row["comparison"]["metrics"] == ([then["visitors"], then["pageviews"]] if then else [None, None])
 
 
 def test_scroll_depth_and_percentage(stats: Stats) -> None:

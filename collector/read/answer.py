@@ -90,7 +90,10 @@ def _without_goals(filters: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _shares(store: Store, q: Query, ctx: Context, rows: list[dict[str, Any]]) -> None:
-    base = replace(q, metrics=("visitors",), dimensions=(), order_by=(), comparison=None)
+    # The total comes from the same place as the rows: visits when the rows are visit attributes.
+    from_visits = not q.event_dims and any(d.startswith("visit:") for d in q.dimensions + q.filter_dims)
+    base = replace(q, metrics=("visitors", "visits") if from_visits else ("visitors",), dimensions=(), order_by=(),
+                   comparison=None)
     total = _total_visitors(store, base, ctx) if "percentage" in q.metrics else None
     converting = replace(base, filters=_without_goals(q.filters),
                          dimensions=tuple(d for d in q.dimensions if d.startswith("time")))

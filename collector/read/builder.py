@@ -175,7 +175,10 @@ def build(q: Query, ctx: Context) -> Plan:
     dims, partials = set(q.dimensions) | set(q.filter_dims), _partials(q)
     params: dict[str, Any] = {"site": q.site, "k": ctx.k}
     parts: list[tuple[Source, dt.date, dt.date]] = []
-    if q.session:
+    event_rollup = None if q.session else next((s for s in EVENT_ROLLUPS if s.covers(dims, partials)), None)
+    # No event rollup holds it and no event dimension asks for events: visits hold the same numbers.
+    visit_family = q.session or (event_rollup is None and not q.event_dims and "scroll_depth" not in q.metrics)
+    if visit_family:
         rollup = next((s for s in VISIT_ROLLUPS if s.covers(dims, partials)), None)
         closed = ctx.closed_through
         if rollup is not None and closed is not None and q.date_from <= closed:
@@ -184,8 +187,7 @@ def build(q: Query, ctx: Context) -> Plan:
         if start <= q.date_to:
             parts.append((VISITS_RAW, start, q.date_to))
     else:
-        rollup = next((s for s in EVENT_ROLLUPS if s.covers(dims, partials)), None)
-        parts.append((rollup or EVENTS_RAW, q.date_from, q.date_to))
+        parts.append((event_rollup or EVENTS_RAW, q.date_from, q.date_to))
     for source, start, _ in parts:
         if source.raw:
             _check_raw(start, ctx)

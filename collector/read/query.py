@@ -61,17 +61,26 @@ class Query:
 
     @property
     def session(self) -> bool:
-        """Answered from visits: a session metric, or a visit dimension or filter that events cannot give."""
-        return bool(SESSION_METRICS & set(self.metrics)) or any(
-            d.startswith("visit:") and d not in EVENT_VISIT_DIMENSIONS for d in self.dimensions + self.filter_dims)
+        """Answered from visits: a session metric, or visit dimensions and filters without event ones (as in
+        Plausible, `visit:*` are attributes of the visit; next to `event:*` ones, location and device are read
+        from each event)."""
+        dims = self.dimensions + self.filter_dims
+        if SESSION_METRICS & set(self.metrics):
+            return True
+        return not self.event_dims and any(d.startswith("visit:") for d in dims)
+
+    @property
+    def event_dims(self) -> tuple[str, ...]:
+        return tuple(d for d in self.dimensions + self.filter_dims if d.startswith("event:"))
 
     @property
     def filter_dims(self) -> tuple[str, ...]:
         return tuple(c.dimension for c in conditions(self.filters))
 
     def shifted(self, date_from: dt.date, date_to: dt.date) -> Query:
+        """The same query over another period, every row (its rows are matched to this query's page)."""
         return Query(self.site, self.metrics, date_from, date_to, self.dimensions, self.filters, self.order_by,
-                     self.limit, self.offset, None, self.total_rows)
+                     10_000, 0, None, self.total_rows)
 
 
 # Visit attributes every event carries too (location and device), so event metrics can use them.
@@ -173,14 +182,15 @@ def _filter(raw: list[Any], where: str) -> Filter:
 
 
 def _check(q: Query) -> None:
-    event_dims = [d for d in q.dimensions + q.filter_dims if d.startswith("event:")]
+    event_dims = q.event_dims
     session = sorted(SESSION_METRICS & set(q.metrics))
     if session and event_dims:
         raise bad("metrics", f"session metric(s) {', '.join(session)} cannot be combined with event "
                   f"dimension or filter {event_dims[0]}")
-    if q.session and event_dims:
-        raise bad("dimensions", f"{event_dims[0]} cannot be combined with visit dimensions or filters that "
-                  "only visits have (source, referrer, utm_*, entry and exit page)")
+    visit_only = [d for d in q.dimensions + q.filter_dims if d.startswith("visit:") and d not in EVENT_VISIT_DIMENSIONS]
+    if visit_only and event_dims:
+        raise bad("dimensions", f"{event_dims[0]} cannot be combined with {visit_only[0]}: only visits have it "
+                  "(source, referrer, utm_*, entry and exit page)")
     if "conversion_rate" in q.metrics and not any(d in ("event:goal", "event:name")
                                                    for d in q.dimensions + q.filter_dims):
         raise bad("metrics", "conversion_rate needs an event:goal dimension or filter")

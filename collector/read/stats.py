@@ -93,16 +93,21 @@ async def stats_query(request: Request) -> Response:
             raise ClientError(Kind.INVALID, "invalid_json", "the body is not JSON") from None
     except ClientError as exc:
         return error_response(exc)
-    collector = request.app.state.collector
+    return await _guarded(request, lambda: answer_for(request.app.state.collector, user, doc))
 
-    def work() -> dict[str, Any]:
-        query.validate(doc)
-        site = readable_site(request, user, doc["site_id"])
-        start = first_day(collector.store, site) if isinstance(doc, dict) and doc.get("date_range") == "all" else None
-        q = query.parse(doc, today(request), start)
-        return answer.run(collector.store, collector.config, q, today(request), user.is_admin)
 
-    return await _guarded(request, work)
+def answer_for(collector: Any, user: users.User, doc: Any) -> dict[str, Any]:
+    """The stats answer to the request body `doc` for `user`, suppressed unless the user is the admin: the
+    one entry point for every reader of the API (the dashboard's CSV export uses it with `answer.to_csv`).
+    Blocking (run it off the event loop); raises ClientError (4xx) and RawExpired (a 400)."""
+    query.validate(doc)
+    site = doc["site_id"]
+    if site not in collector.config.sites or not user.may_read(site):
+        raise query.bad("site_id", "not a site you can read")
+    day = dt.datetime.fromtimestamp(collector.clock(), dt.UTC).date()
+    start = first_day(collector.store, site) if doc.get("date_range") == "all" else None
+    q = query.parse(doc, day, start)
+    return answer.run(collector.store, collector.config, q, day, user.is_admin)
 
 
 async def realtime(request: Request) -> Response:
