@@ -1,7 +1,7 @@
 """Run the benchmarks and print the table: `python -m bench [part ...] [--seconds S] [--overload-seconds S]`.
 
 Parts: single, batched, pipeline, overload, storage, query, stats, dashboard (default: all, in that order). Every
-partstarts its own servers or stores on 127.0.0.1 and temporary directories, and cleans up after itself.
+part starts its own servers or stores on 127.0.0.1 and temporary directories, and cleans up after itself.
 """
 
 from __future__ import annotations
