@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import generate  # noqa: E402
+from collector import visits  # noqa: E402
 from collector.app import create_app  # noqa: E402
 from collector.settings import Settings  # noqa: E402
 from collector.store import migrate, open_store  # noqa: E402
@@ -54,6 +55,7 @@ def seed(data_dir: Path, rows: int) -> None:
     store = open_store(Settings(data_dir=data_dir))
     migrate(store)
     store.command(f"INSERT INTO analytics.events {generate.events_select(rows)}")
+    visits.close_due(store, time.time())  # the days a running collector would have closed into visit rollups
     store.close()
 
 
