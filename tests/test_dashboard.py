@@ -268,3 +268,19 @@ def test_the_cards_without_a_stats_dimension_come_from_the_dashboard_queries(mak
     for bad in ({"name": "XYZ"}, {"date_range": "forever"}, {"date_range": "[1]"},
                 {"date_range": '["2026-01-02", "x"]'}):
         assert card(api, "vitals", **{"name": "LCP", **bad}).status_code == 400, bad
+
+
+def test_every_card_exports_csv(make_api: Callable[..., Api]) -> None:
+    api = make_api()
+    api.send(event(), ua="Googlebot/2.1 (+http://www.google.com/bot.html)")
+    api.flush()
+    login(api, "admin", TOKEN)
+    r = api.client.get("/dashboard/export.csv", params={"card": "dropped", "site_id": "test.example", "name": "x"})
+    assert r.status_code == 200 and r.headers["content-disposition"] == 'attachment; filename="x.csv"'
+    assert r.content.decode("utf-8-sig").splitlines() == ["dropped,events", "bot,1"]
+    r = api.client.get("/dashboard/export.csv", params={"q": '{"site_id":"test.example","metrics":["visitors"],'
+                                                             '"dimensions":["event:page"],"date_range":"7d"}'})
+    assert r.status_code == 200 and r.content.decode("utf-8-sig").splitlines()[0] == "event:page,visitors"
+    bad = api.client.get("/dashboard/export.csv", params={"q": '{"site_id":"test.example","metrics":["nope"],'
+                                                               '"date_range":"7d"}'})
+    assert bad.status_code == 400 and "metrics" in bad.json()["detail"]

@@ -70,13 +70,15 @@ class Api:
         return await stats_bridge.realtime(request, session.user)
 
     async def card(self, request: Request) -> Response:
+        return json_response(200, await self._card(request))
+
+    async def _card(self, request: Request) -> dict[str, Any]:
         p = request.query_params
         session = self.gate.require(request, p.get("site_id", ""))
         if p.get("card", "") not in dashboard_cards.FILES:
             raise ClientError(Kind.INVALID, "invalid_card", f"card: one of {', '.join(dashboard_cards.FILES)}")
-        answer = await run_in_threadpool(dashboard_cards.card, self.collector, session.user, p["card"], p["site_id"],
-                                         p.get("date_range", "30d"), p.get("name", ""))
-        return json_response(200, answer)
+        return await run_in_threadpool(dashboard_cards.card, self.collector, session.user, p["card"], p["site_id"],
+                                       p.get("date_range", "30d"), p.get("name", ""))
 
     async def heatmap(self, request: Request) -> Response:
         site = request.query_params.get("site_id", "")
@@ -100,13 +102,18 @@ class Api:
         return f"https://{domains[0]}{page}" if domains else None
 
     async def export(self, request: Request) -> Response:
-        raw = request.query_params.get("q", "")
-        query = _json(raw, "q")
-        session = self.gate.require(request, _site_of(query))
-        status, answer = await stats_bridge.query_json(request, session.user, raw.encode())
-        if status != 200:
-            return json_response(status, answer)
-        dims, metrics = answer["query"]["dimensions"], answer["query"]["metrics"]
+        """A card as CSV: a stats query (`q`), or one of the dashboard-query cards (`card`, as /api/card)."""
+        if "card" in request.query_params:
+            answer = await self._card(request)
+            dims = [request.query_params["card"]]
+        else:
+            raw = request.query_params.get("q", "")
+            session = self.gate.require(request, _site_of(_json(raw, "q")))
+            status, answer = await stats_bridge.query_json(request, session.user, raw.encode())
+            if status != 200:
+                return json_response(status, answer)
+            dims = answer["query"]["dimensions"]
+        metrics = answer["query"]["metrics"]
         rows = [[*r["dimensions"], *r["metrics"]] for r in answer["results"]]
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.query_params.get("name", "export"))[:60] or "export"
         return Response(to_csv([*dims, *metrics], rows), media_type="text/csv; charset=utf-8",

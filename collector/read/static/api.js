@@ -42,3 +42,11 @@ export function csvUrl(body, name) {
   url.searchParams.set('name', name);
   return url.pathname + url.search;
 }
+
+// The URL of the CSV export of a card answered by the dashboard queries (vitals, tiers, dropped).
+export function cardCsvUrl(params) {
+  const url = new URL('/dashboard/export.csv', location.origin);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+  url.searchParams.set('name', params.card);
+  return url.pathname + url.search;
+}

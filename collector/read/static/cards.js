@@ -1,6 +1,6 @@
 // The breakdown cards. Each tab is one stats API query (a dimension and its metrics); clicking a row
 // filters the whole dashboard by its value; each card exports what it shows as CSV.
-import { csvUrl, get, query } from './api.js';
+import { cardCsvUrl, csvUrl, get, query } from './api.js';
 import { el, renderTable } from './table.js';
 
 const SOURCE_TABS = [['Sources', 'visit:source'], ['Referrers', 'visit:referrer'], ['UTM source', 'visit:utm_source'],
@@ -52,6 +52,7 @@ function heatmapLink(ctx, row) {
 
 async function loadTab(card, tab, body, ctx) {
   if (tab.card === 'suppressed') {
+    card.node.querySelector('a.csv').hidden = true;  // what this page folded, not a query to export
     const rows = Object.entries(ctx.suppressed).map(([name, n]) => ({ dimensions: [name], metrics: [n] }));
     renderTable(body, { metrics: ['rows'], rows });
     return;
@@ -77,7 +78,9 @@ async function loadTab(card, tab, body, ctx) {
     for (const note of notes.filter(Boolean)) body.append(el('p', 'empty', note));
   }
   const csv = card.node.querySelector('a.csv');
-  if (tab.dim) { csv.hidden = false; csv.href = csvUrl(tabQuery(tab, ctx, 300), `${card.id}-${tab.label}`); } else csv.hidden = true;
+  csv.hidden = false;
+  if (tab.dim) csv.href = csvUrl(tabQuery(tab, ctx, 300), `${card.id}-${tab.label}`);
+  else csv.href = cardCsvUrl({ card: tab.card, name: tab.name || '', site_id: ctx.state.site, date_range: ctx.dateRange });
 }
 
 function build(card, ctx) {
