@@ -58,6 +58,15 @@ const STEPS = {
     await loaded(page, n);
     return snapshot(page);
   },
+  async custom(page, { from, to }) {
+    await page.selectOption('#period', 'custom');
+    await page.fill('#from', from);
+    await page.fill('#to', to);
+    const n = await generation(page);
+    await page.click('#apply');
+    await loaded(page, n);
+    return snapshot(page);
+  },
   async compare(page, { value }) {
     const n = await generation(page);
     await page.selectOption('#compare', value);

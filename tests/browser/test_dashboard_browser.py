@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -137,12 +138,17 @@ def assert_page_matches_api(live: LiveCollector, snap: dict[str, Any], headline:
             assert page_rows(snap, card) == api_rows(answer), card
 
 
-def test_the_dashboard_shows_what_the_stats_api_answers(live: LiveCollector, tmp_path: Path) -> None:
+def test_the_dashboard_shows_what_the_stats_api_answers(live: LiveCollector, tmp_path: Path, clock: Clock) -> None:
+    def days_ago(n: int) -> dt.date:
+        return dt.datetime.fromtimestamp(clock.now, dt.UTC).date() - dt.timedelta(days=n)
+
     out = run_dashboard(live.url, [
         {"do": "login"}, {"do": "dashboard"}, {"do": "screenshot", "name": "dashboard-30d"},
         {"do": "period", "value": "7d"},
         {"do": "pick", "card": "pages", "label": "/pricing"},
         {"do": "unfilter"},
+        {"do": "custom", "from": str(days_ago(12)), "to": str(days_ago(8))},
+        {"do": "period", "value": "7d"},
         {"do": "csv", "card": "sources"},
         {"do": "propkey", "key": "plan"},
         {"do": "compare", "value": "previous_period"},
@@ -152,8 +158,8 @@ def test_the_dashboard_shows_what_the_stats_api_answers(live: LiveCollector, tmp
         {"do": "goto", "path": "/dashboard"}, {"do": "dashboard"}, {"do": "logout"},
         {"do": "goto", "path": "/dashboard"},
     ], tmp_path / "artifacts", "owner", "owner-pass")
-    (login, first, shot, week, filtered, unfiltered, download, props, compared, inline, heat, _, _, _, logout,
-     after) = out["results"]
+    (login, first, shot, week, filtered, unfiltered, custom, _, download, props, compared, inline, heat, _, _, _,
+     logout, after) = out["results"]
     assert login["cookies"] == [{"name": "collector_session", "httpOnly": True, "sameSite": "Strict"}]
     assert Path(shot["path"]).stat().st_size > 10_000
 
@@ -171,6 +177,9 @@ def test_the_dashboard_shows_what_the_stats_api_answers(live: LiveCollector, tmp
                             filters=[["is", "event:page", ["/pricing"]]])
     assert filtered["headline"]["visitors"]["value"] == "10"
     assert unfiltered["chips"] == [] and unfiltered["headline"] == week["headline"]
+    # A custom period: the ten visitors of ten days ago.
+    assert_page_matches_api(live, custom, date_range=[str(days_ago(12)), str(days_ago(8))])
+    assert custom["headline"]["visitors"]["value"] == "10" and "period=custom" in custom["url"]
     # Comparison with the previous period: the change is the API's.
     api = stats(live, metrics=HEADLINE, date_range="7d", include={"comparison": "previous_period"})["results"][0]
     assert api["comparison"]["change"][0] == 100  # 20 visitors this week, 10 the week before
