@@ -152,7 +152,7 @@ def run(rows: int) -> dict[str, Any]:
 def dashboard_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
     # Its own process: chDB opens one store path per process.
     out = subprocess.run([PYTHON, "-m", "bench.dashboard", str(rows)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=1800, check=True).stdout
+                         timeout=3600, check=True).stdout
     r = json.loads(next(line for line in out.splitlines() if line.startswith("BENCH "))[len("BENCH "):])
     page = r["html_gzip"] + r["static_gzip"]
     return [
