@@ -148,8 +148,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         collector.writer.start()
         collector.consent_worker = worker = rights.consent_worker(db, collector.writer, collector.ctx)
         worker.start()
-        suppress.publish_thresholds(db, collector.config, clock())
-        closer = visits.Closer(db, clock, settings.ts_past_window_s, rollup_days)
+        closer = visits.Closer(db, clock, settings.ts_past_window_s, rollup_days,
+                               first=lambda: suppress.publish_thresholds(db, collector.config, clock()))
         closer.start()
         collector.ready = True
         log.info("collector ready", extra={"sites": len(collector.config.sites),

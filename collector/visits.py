@@ -144,13 +144,15 @@ def close_due(store: Store, now: float, past_window_s: int = 24 * 3600,
 
 
 class Closer:
-    """Runs `close_due` at start and then every `interval_s` on a daemon thread, in the process that owns
-    the store. Safe to run in several processes against one server: each day is written once."""
+    """Runs `first` (if given), then `close_due` at once and every `interval_s`, on a daemon thread in the
+    process that owns the store, so that start-up never waits for the store lock (the writer may be
+    replaying its spool). Safe to run in several processes against one server: each day is written once."""
 
     def __init__(self, store: Store, clock: Callable[[], float], past_window_s: int,
-                 keep_days: Callable[[str], int], interval_s: float = 60.0):
+                 keep_days: Callable[[str], int], interval_s: float = 60.0,
+                 first: Callable[[], None] | None = None):
         self._store, self._clock, self._window, self._interval = store, clock, past_window_s, interval_s
-        self._keep = keep_days
+        self._keep, self._first = keep_days, first
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="visits", daemon=True)
 
@@ -158,6 +160,11 @@ class Closer:
         self._thread.start()
 
     def _run(self) -> None:
+        if self._first is not None:
+            try:
+                self._first()
+            except Exception:  # the store may be down: the rest of the loop does not depend on it
+                log.exception("visits closer: start-up task failed")
         while not self._stop.is_set():
             try:
                 closed = close_due(self._store, self._clock(), self._window, self._keep)
@@ -170,4 +177,6 @@ class Closer:
     def close(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(10)
+            # A thread waiting for the store lock behind the writer's drain is not worth waiting for: it
+            # stops at its next check, and one holding the lock finishes its statement before the store closes.
+            self._thread.join(2)

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from conftest import event
+from live import wait_for
 
 from collector import config as config_mod
 from collector import inventory, visits
@@ -71,6 +72,10 @@ def test_retention_equals_the_ttl_the_engine_computes_for_the_sites_settings(sit
     fill_every_table(site_api)
     # site_privacy holds a row per configured site: keep only this site's, as every other table does.
     config = site_api.collector.config
+    # The collector publishes every site's row once started (off the start-up path): wait for it, then
+    # replace it with this site's alone.
+    wait_for(lambda: store.query("SELECT uniqExact(site) FROM analytics.site_privacy")[0][0] == len(config.sites),
+             30, "the published thresholds")
     store.command("TRUNCATE TABLE analytics.site_privacy")
     suppress.publish_thresholds(store, config_mod.Config(sites={SITE: config.sites[SITE]}), site_api.collector.clock())
     inv = inventory.build(store, site_api.collector.config, SITE)

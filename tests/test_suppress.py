@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_CONFIG
+from live import wait_for
 from starlette.testclient import TestClient
 
 from collector import visits
@@ -138,6 +139,8 @@ def test_heatmap_cells_fold_below_k(client: TestClient) -> None:
 def test_the_published_threshold_is_the_sites(client: TestClient) -> None:
     store = client.app.state.collector.store  # type: ignore[attr-defined]
     config = client.app.state.collector.config  # type: ignore[attr-defined]
+    wait_for(lambda: store.query("SELECT uniqExact(site) FROM analytics.site_privacy")[0][0] == len(config.sites),
+             30, "the published thresholds")
     k = dict(store.query("SELECT site, argMax(small_cell_threshold, updated_at) FROM analytics.site_privacy "
                          "GROUP BY site"))
     assert k == {site: policy.small_cell_threshold for site, policy in config.sites.items()}
