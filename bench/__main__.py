@@ -1,6 +1,7 @@
 """Run the benchmarks and print the table: `python -m bench [part ...] [--seconds S] [--overload-seconds S]`.
 
-Parts: single, batched, pipeline, overload, storage, query, workers, edge, stats (default: all, in that order).
+Parts: single, batched, pipeline, overload, storage, query, workers, edge, stats, dashboard (default: all,
+in that order).
 Every part starts its own servers or stores on 127.0.0.1 and temporary directories, and cleans up after itself.
 """
 
@@ -15,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import edge, http, pipeline, stats, store, workers
+from . import dashboard, edge, http, pipeline, stats, store, workers
 from .table import Row, render
 
-PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "workers", "edge", "stats")
+PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "workers", "edge", "stats", "dashboard")
 
 
 def main() -> None:
@@ -45,6 +46,7 @@ def main() -> None:
         "workers": lambda: workers.run(args.seconds),
         "edge": edge.run,
         "stats": lambda: stats.stats_rows(args.query_rows),
+        "dashboard": lambda: dashboard.dashboard_rows(args.query_rows),
     }
     started = time.monotonic()
     for part in parts:

@@ -22,7 +22,7 @@ from .event import RequestInfo
 from .handoff import OwnerLink, drain_orphans
 from .ingest import CSP_HTML, CSP_OTHER, headers_of
 from .process import ONE_PROCESS, OWNER, WORKER, Process
-from .read import stats, suppress
+from .read import dashboard, stats, suppress
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
 from .store import Store, migrate, open_store
@@ -108,8 +108,10 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers)
-                headers += [(b"content-security-policy", (CSP_HTML if html else CSP_OTHER).encode()),
-                            (b"x-content-type-options", b"nosniff")]
+                # A route that set its own policy (the dashboard's pages, the demo site) keeps it.
+                if not any(k == b"content-security-policy" for k, _ in headers):
+                    headers.append((b"content-security-policy", (CSP_HTML if html else CSP_OTHER).encode()))
+                headers.append((b"x-content-type-options", b"nosniff"))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -197,6 +199,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         *(Route(f"/{name}", tracker, methods=["GET"]) for name in TRACKER_FILES),
         Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
         *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(), *stats.routes(),
+        *dashboard.routes(collector),
     ]
     app = CollectorApp(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
     app.state.collector = collector

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .read import dashboard_doc
 from .request import MAX_EVENTS, SCHEMA_PATH
 
 JSON = "application/json"
@@ -180,6 +181,7 @@ def document() -> dict[str, Any]:
                                          [_query("site", _SITE), _query("visitor", _VISITOR)], "admin_delete"),
             "/admin/purge": _admin("post", "Delete every row of a site", [_query("site", _SITE)], "admin_purge"),
             **_stats(),
+            **dashboard_doc.paths(),
         },
         "components": {
             "schemas": {"Event": event, "Error": _ERROR, "StatsQuery": _stats_query_schema()},

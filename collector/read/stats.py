@@ -32,9 +32,16 @@ REALTIME_S = 5 * 60
 _BAD_REGEXP = (36, 427)
 
 
+# The dashboard's session door (collector/read/stats_bridge.py) puts its logged-in user here, in the ASGI
+# scope, which no client can write: the same handlers then answer the dashboard as they answer the API.
+SESSION_READER = "collector.session_reader"
+
+
 def reader(request: Request) -> users.User:
     """The authenticated reader, or a 401 (no credential and a wrong one alike)."""
     collector = request.app.state.collector
+    if isinstance(session_user := request.scope.get(SESSION_READER), users.User):
+        return session_user
     given = users.credentials({k.lower(): v for k, v in request.headers.items()}, {})
     user = users.authenticate(collector.config, collector.settings.admin_token, *given) if given else None
     if user is None:
