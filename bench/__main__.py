@@ -1,8 +1,8 @@
 """Run the benchmarks and print the table: `python -m bench [part ...] [--seconds S] [--overload-seconds S]`.
 
-Parts: single, batched, pipeline, overload, storage, query, workers, edge, sql (default: all, in that
-order). Every part starts its own servers or stores on 127.0.0.1 and temporary directories, and cleans
-up after itself.
+Parts: single, batched, pipeline, overload, storage, query, workers, edge, stats, dashboard, sql (default:
+all, in that order).
+Every part starts its own servers or stores on 127.0.0.1 and temporary directories, and cleans up after itself.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import edge, http, pipeline, sql, store, workers
+from . import dashboard, edge, http, pipeline, sql, stats, store, workers
 from .table import Row, render
 
-PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "workers", "edge", "sql")
+PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "workers", "edge", "stats", "dashboard",
+         "sql")
 
 
 def main() -> None:
@@ -45,6 +46,8 @@ def main() -> None:
         "query": lambda: store.query_rows(args.query_rows),
         "workers": lambda: workers.run(args.seconds),
         "edge": edge.run,
+        "stats": lambda: stats.stats_rows(args.query_rows),
+        "dashboard": lambda: dashboard.dashboard_rows(args.query_rows),
         "sql": lambda: sql.run(args.seconds, args.query_rows),
     }
     started = time.monotonic()

@@ -77,7 +77,8 @@ SELECT
     if(type = 'exposure', ['a', 'b'][1 + n % 2], '') AS variant,
     if(type = 'error', concat('TypeError: cannot read properties of undefined (reading ''x', toString(n % 20), ''')'), '') AS message,
     if(type = 'custom', map('plan', ['free', 'pro', 'team'][1 + n % 3], 'position', toString(1 + n % 5)), map()) AS props,
-    30 AS retention_days, 1098 AS rollup_retention_days
+    30 AS retention_days, 1098 AS rollup_retention_days,
+    if(type = 'click' AND name = 'heatmap', [390, 768, 1280, 1440, 1920][1 + toUInt32(floor(pow({u('v', 'w')}, 1.5) * 5))], 0) AS viewport_width
 FROM
 (
     SELECT n, v, k, e, hv, gv, ts, site, host, country, tier, {TYPES} AS type,

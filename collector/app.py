@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, handoff, ingest, inventory, openapi, rights, visitor
+from . import admin, handoff, ingest, inventory, openapi, rights, visitor, visits
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
@@ -22,7 +22,7 @@ from .event import RequestInfo
 from .handoff import OwnerLink, drain_orphans
 from .ingest import CSP_HTML, CSP_OTHER, headers_of
 from .process import ONE_PROCESS, OWNER, WORKER, Process
-from .read import sql
+from .read import dashboard, sql, stats, suppress
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
 from .store import Store, migrate, open_store
@@ -108,8 +108,10 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers)
-                headers += [(b"content-security-policy", (CSP_HTML if html else CSP_OTHER).encode()),
-                            (b"x-content-type-options", b"nosniff")]
+                # A route that set its own policy (the dashboard's pages, the demo site) keeps it.
+                if not any(k == b"content-security-policy" for k, _ in headers):
+                    headers.append((b"content-security-policy", (CSP_HTML if html else CSP_OTHER).encode()))
+                headers.append((b"x-content-type-options", b"nosniff"))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -150,11 +152,14 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         if process.role != WORKER:  # a worker has no store; the owner (or the supervisor) migrates
             migrate(db)
             drain_orphans(process.orphan_spools(settings), db, collector.metrics, collector)
+
+        def rollup_days(site: str) -> int:
+            policy = collector.config.sites.get(site)
+            return policy.rollup_retention_days if policy else config_mod.DEFAULT_ROLLUP_DAYS
+
         collector.writer = Writer(
             db, collector.metrics, open_spool(settings, process.spool_dir(settings)), clock=clock,
-            retry_max_s=settings.retry_max_ms / 1000,
-            drop_retention=lambda site: (collector.config.sites[site].rollup_retention_days
-                                         if site in collector.config.sites else config_mod.DEFAULT_ROLLUP_DAYS),
+            retry_max_s=settings.retry_max_ms / 1000, drop_retention=rollup_days,
         )
         collector.writer.start()
         if process.role == OWNER:
@@ -165,6 +170,12 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
                    rights.consent_worker(db, collector.writer, collector.ctx))
         collector.consent_worker = consent
         consent.start()
+        # Visits are closed by the process that owns the store (any number of them in server mode: idempotent).
+        closer = None if worker else visits.Closer(
+            db, clock, settings.ts_past_window_s, rollup_days,
+            first=lambda: suppress.publish_thresholds(db, collector.config, clock()))
+        if closer is not None:
+            closer.start()
         collector.ready = True
         log.info("collector ready", extra={"sites": len(collector.config.sites), "role": process.name,
                                            "store": "embedded" if db.embedded else "server"})
@@ -173,6 +184,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         finally:
             collector.ready = False
             sql.close(app)
+            if closer is not None:
+                closer.close()
             consent.close()
             collector.writer.close()
             if store is None:
@@ -186,7 +199,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         Route("/api/event.gif", pixel, methods=["GET"]),
         *(Route(f"/{name}", tracker, methods=["GET"]) for name in TRACKER_FILES),
         Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
-        *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(), *sql.routes(),
+        *admin.routes(), *visitor.routes(), *inventory.routes(), *openapi.routes(), *stats.routes(),
+        *dashboard.routes(collector), *sql.routes(),
     ]
     app = CollectorApp(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
     app.state.collector = collector

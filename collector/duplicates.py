@@ -187,9 +187,10 @@ class Deduplicator:
             return set(decided["dropped"]), int(decided["at"])
         now_s = int(self._clock())
         candidates = [k for k in keys if k and k not in self.window]
-        # Server mode: other collectors' keys are only in the table. Embedded: the memory holds every key of
-        # the window, unless more than MAX_KEYS arrived within it; then the table answers for the rest.
-        lookup = candidates and (not self._store.embedded or self.window.saturated)
+        # Server mode and embedded workers: other processes' keys are only in the table. One embedded
+        # process: the memory holds every key of the window, unless more than MAX_KEYS arrived within it;
+        # then the table answers for the rest.
+        lookup = candidates and (not self._store.sole_writer or self.window.saturated)
         known = self._lookup(candidates) if lookup else set()
         seen: set[int] = set()
         dropped = set()

@@ -62,6 +62,8 @@ class OwnerLink:
     """A worker's stand-in for the Store: the Writer's inserts and health probe go to the owner."""
 
     embedded = True
+    # Other workers write too: this process's dedup window does not hold every stored key.
+    sole_writer = False
 
     def __init__(self, path: Path, token: str) -> None:
         self.path = path

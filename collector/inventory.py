@@ -94,6 +94,8 @@ def read_schema(store: Store) -> tuple[list[Table], dict[str, tuple[str, list[st
         if engine == "MaterializedView":
             target = re.search(r"\sTO\s+analytics\.(\w+)", create)
             views[name] = (target.group(1) if target else "", [c[0] for c in columns.get(name, [])])
+        elif engine in ("Null", "View"):  # a pass-through table or a (suppressed) query: nothing is stored
+            views[name] = ("", [c[0] for c in columns.get(name, [])])
         elif engine.endswith("MergeTree"):
             cols = tuple(_column(name, *c) for c in columns.get(name, []))
             stored.append(Table(name, comment, _ttl(create), cols))
@@ -136,7 +138,8 @@ def build(store: Store, config: Config, site: str | None = None, now: float | No
                   for s, p in sites.items()},
         "tiers": TIERS,
         "tables": out_tables,
-        "views": [{"view": v, "feeds": target, "columns": cols, "stores": "nothing: it writes into its target"}
+        "views": [{"view": v, "feeds": target, "columns": cols,
+                   "stores": "nothing: it writes into its target" if target else "nothing: computed when read"}
                   for v, (target, cols) in views.items()],
         "never_collected": [{"what": what, "how": how} for what, how in NEVER_COLLECTED],
         "rights": {"self_service": ["POST /api/visitor/export", "POST /api/visitor/delete"],

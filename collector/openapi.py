@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .read import dashboard_doc
 from .request import MAX_EVENTS, SCHEMA_PATH
 
 JSON = "application/json"
@@ -89,6 +90,47 @@ def _get(summary: str, op: str, media: str, params: list[dict[str, Any]] | None 
     return {"get": {"summary": summary, "operationId": op, "parameters": params or [], "responses": responses}}
 
 
+_READER: list[dict[str, list[str]]] = [{"reader": []}, {"bearer": []}]
+_STATS_SCHEMA = SCHEMA_PATH.parent / "stats_query.schema.json"
+
+
+def _stats_query_schema() -> dict[str, Any]:
+    """schemas/stats_query.schema.json, its internal references pointed at where it sits in this document."""
+    text = _STATS_SCHEMA.read_text().replace('"#/$defs/', '"#/components/schemas/StatsQuery/$defs/')
+    schema: dict[str, Any] = orjson.loads(text)
+    schema.pop("$schema", None)
+    return schema
+
+
+def _stats() -> dict[str, Any]:
+    site = [_query("site_id", _SITE)]
+    errors = {"400": _error("Invalid query, naming the field and the rule; raw_expired: needs expired raw events"),
+              "401": _error("Missing or wrong credential")}
+    answer = {"type": "object", "required": ["results", "meta", "query"]}
+
+    def get(summary: str, op: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"get": {"summary": summary, "operationId": op, "security": _READER, "parameters": params,
+                        "responses": {"200": {"description": summary, "content": {JSON: {"schema": {}}}}, **errors}}}
+
+    return {
+        "/api/stats/query": {"post": {
+            "summary": "Plausible Stats API v2-shaped query; small cells suppressed for non-admins",
+            "operationId": "stats_query", "security": _READER,
+            "requestBody": {"required": True,
+                            "content": {JSON: {"schema": {"$ref": "#/components/schemas/StatsQuery"}}}},
+            "responses": {"200": {"description": "Results", "content": {JSON: {"schema": answer}}},
+                          **errors, "413": _error("Body too large")}}},
+        "/api/stats/realtime": get("Visitors in the last 5 minutes", "stats_realtime", site),
+        "/api/stats/sites": get("Sites the reader may read, with their first day of data", "stats_sites", []),
+        "/api/stats/heatmap": get("Click heatmap cells of one page", "stats_heatmap", [
+            *site, _query("page", {"type": "string", "maxLength": 2000}, False),
+            _query("width", {"type": "string", "pattern": "^[0-9]{1,5}$"}, False),
+            _query("date_range", {"type": "string"}, False),
+            _query("from", {"type": "string", "format": "date"}, False),
+            _query("to", {"type": "string", "format": "date"}, False)]),
+    }
+
+
 def event_variants(schema: dict[str, Any]) -> dict[str, Any]:
     """The event schema as one closed object schema per event type (a `oneOf` on `type`): the same
     contract as its `allOf` of if/then branches with `unevaluatedProperties: false` (a test checks they
@@ -156,13 +198,17 @@ def document() -> dict[str, Any]:
             "/admin/dsar/delete": _admin("post", "Delete a visitor's raw rows and receipts",
                                          [_query("site", _SITE), _query("visitor", _VISITOR)], "admin_delete"),
             "/admin/purge": _admin("post", "Delete every row of a site", [_query("site", _SITE)], "admin_purge"),
+            **_stats(),
+            **dashboard_doc.paths(),
             "/sql": _sql(),
             "/sql/ping": _get("ClickHouse-style ping: Ok.", "sql_ping", "text/plain"),
         },
         "components": {
-            "schemas": {"Event": event, "Error": _ERROR},
+            "schemas": {"Event": event, "Error": _ERROR, "StatsQuery": _stats_query_schema()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "COLLECTOR_ADMIN_TOKEN"}},
+                                           "description": "COLLECTOR_ADMIN_TOKEN"},
+                                "reader": {"type": "http", "scheme": "basic",
+                                           "description": "A user of the sites config ([users.NAME])"}},
         },
     }
 

@@ -15,6 +15,7 @@ COLUMNS: tuple[str, ...] = (
     "tier", "visitor_id", "session_id",
     "x", "y", "tag", "target_host", "file_ext", "engaged_ms", "scroll_pct", "value",
     "form_id", "field", "variant", "message", "props", "retention_days", "rollup_retention_days",
+    "viewport_width",
 )
 
 # The event field that fills the `name` column, per type.
@@ -45,5 +46,6 @@ def to_row(event: Event, ctx: object) -> Event:
         d.get("file", ""), d.get("engaged_ms", 0), d.get("scroll", 0), d.get("value", 0.0),
         d.get("form", ""), d.get("field", ""), d.get("variant", ""), d.get("message", ""),
         _props(d["props"]), policy.retention_days, policy.rollup_retention_days,
+        int(d.get("w", 0)),  # JSON Schema calls 1280.0 an integer; the UInt16 column does not
     ]
     return event

@@ -35,6 +35,8 @@ class Store:
         self.client = client
         self.embedded = embedded
         self.path = path  # the embedded engine's directory: more handles on the same engine open it (read side)
+        # The only process writing to this store (embedded): its writer has seen every key it stored.
+        self.sole_writer = embedded
         self.lock = threading.Lock()
 
     def command(self, sql: str, settings: dict[str, Any] | None = None) -> Any:

@@ -130,6 +130,10 @@ def make_api(store: Store, settings: Settings, clock: Clock) -> Iterator[Callabl
     stack: list[TestClient] = []
 
     def make(peer: str = LONDON_IP, **overrides: Any) -> Api:
+        # Apps made here share a data dir, as a restarted collector does: the earlier ones drain their spool
+        # first, or the new one's start-up recovery would insert (and delete) segments they still hold.
+        for running in stack:
+            running.app.state.collector.writer.flush()  # type: ignore[attr-defined]
         app = create_app(replace(settings, **overrides), clock=clock, store=store)
         client = TestClient(app, client=(peer, 50000))
         client.__enter__()

@@ -41,7 +41,10 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 def test_readme_command_1_curl_and_sql(tmp_path: Path) -> None:
-    command_1, curl, queries = _code_blocks()[:3]
+    blocks = _code_blocks()
+    command_1 = blocks[0]
+    curl = next(b for b in blocks if b.startswith("curl -i http://127.0.0.1:8000/api/event"))
+    queries = next(b for b in blocks if b.startswith(".venv/bin/collector sql"))
     assert command_1.strip().endswith("collector serve")
     port = free_port()
     env = {**os.environ, "COLLECTOR_DATA_DIR": str(tmp_path / "data")}
@@ -60,6 +63,10 @@ def test_readme_command_1_curl_and_sql(tmp_path: Path) -> None:
         server.send_signal(signal.SIGTERM)
         _, stderr = server.communicate(timeout=60)
     assert server.returncode == 0
+    # The first run prints, once, how to log in to the dashboard, with a password from the data dir.
+    password = (tmp_path / "data" / "demo-login").read_text().strip()
+    hints = [line for line in stderr.splitlines() if b"demo dashboard" in line]
+    assert len(hints) == 1 and password.encode() in hints[0]
     assert b"jane@example.com" not in stderr and b"Firefox" not in stderr
     raw_query, rollup_query = [shlex.split(line)[-1] for line in queries.strip().splitlines()]
     raw = _cli("sql", raw_query, env=env)
@@ -103,7 +110,7 @@ def test_bad_config_fails_start_up_naming_the_key(tmp_path: Path) -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    command_2 = _code_blocks()[3].strip()
+    command_2 = next(b for b in _code_blocks() if "pytest" in b).strip()
     assert "pytest" in command_2
     assert command_2 in (ROOT / ".ci" / "run").read_text()
 

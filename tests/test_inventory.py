@@ -14,9 +14,11 @@ from typing import Any
 import orjson
 import pytest
 from conftest import event
+from live import wait_for
 
 from collector import config as config_mod
-from collector import inventory
+from collector import inventory, visits
+from collector.read import suppress
 
 SITE = "ret.example"
 CONFIG = f"""
@@ -48,9 +50,12 @@ def fill_every_table(api: Any) -> None:
               event(site=SITE, url=url, type="custom", name="signup"),
               event(site=SITE, url=url, type="consent", action="grant", categories=["analytics"],
                     consent={"analytics": True}, vid="browser-first-party-0001")])
+    api.send(event(site=SITE, url=url, type="click", kind="heatmap", x=0.5, y=0.25, w=1280))
     api.send(event(site=SITE, url=url), ua="curl/8.0")  # a bot: fills dropped_daily
     api.collector.consent_worker.tick()  # writes the bot breakdown (bots_daily)
     api.flush()
+    # The day is closed: its visits reach the visit rollups.
+    visits.close_due(api.store, api.collector.clock() + 3 * 86400, keep_days=lambda site: 400)
 
 
 def columns_on_disk(store, table: str) -> set[str]:
@@ -95,6 +100,14 @@ def test_the_inventory_check_can_fail(site_api, store, monkeypatch) -> None:
 
 def test_retention_equals_the_ttl_the_engine_computes_for_the_sites_settings(site_api, store) -> None:
     fill_every_table(site_api)
+    # site_privacy holds a row per configured site: keep only this site's, as every other table does.
+    config = site_api.collector.config
+    # The collector publishes every site's row once started (off the start-up path): wait for it, then
+    # replace it with this site's alone.
+    wait_for(lambda: store.query("SELECT uniqExact(site) FROM analytics.site_privacy")[0][0] == len(config.sites),
+             30, "the published thresholds")
+    store.command("TRUNCATE TABLE analytics.site_privacy")
+    suppress.publish_thresholds(store, config_mod.Config(sites={SITE: config.sites[SITE]}), site_api.collector.clock())
     inv = inventory.build(store, site_api.collector.config, SITE)
     expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35, "event_ids": 1}
     for table in inv["tables"]:

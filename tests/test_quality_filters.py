@@ -230,10 +230,11 @@ def test_bot_breakdown_by_category_and_family_never_the_user_agent(api) -> None:
 
 
 def test_server_mode_sees_keys_another_collector_stored(store) -> None:
-    """Two writers on one store as in server mode (not embedded: each looks the batch's keys up)."""
+    """Two writers on one store as in server mode or as embedded workers (not the sole writer: each looks
+    the batch's keys up)."""
 
     class Server:
-        embedded = False
+        sole_writer = False
         query = staticmethod(store.query)
 
     row = orjson.dumps(["test.example", int(time.time()), *([""] * 3), f"k:{EVENT_ID}"])

@@ -13,8 +13,9 @@ from typing import Any
 import orjson
 import pytest
 from conftest import FIREFOX, LONDON_IP, analytics_tables, event
+from live import wait_for
 
-from collector import rights
+from collector import rights, visits
 
 A, B = "browser-first-party-000A", "browser-first-party-000B"
 PAGE = {"origin": "https://test.example"}
@@ -85,10 +86,14 @@ def test_site_purge_empties_every_table_of_that_site_only(api, store) -> None:
                   event(site=site, url=url, type="custom", name="signup"),
                   event(site=site, url=url, type="engagement", engaged_ms=3000, scroll=50),
                   event(site=site, url=url, type="consent", action="grant", categories=["analytics"],
-                        consent={"analytics": True}, vid=A)], headers=headers)
+                        consent={"analytics": True}, vid=A),
+                  event(site=site, url=url, type="click", kind="heatmap", x=0.5, y=0.5, w=1280)], headers=headers)
         api.send(event(site=site, url=url), ua="curl/8.0", headers=headers)  # a bot: a dropped_daily row
     api.collector.consent_worker.tick()  # the bot breakdown: a bots_daily row
     api.flush()
+    visits.close_due(store, api.collector.clock() + 3 * 86400)  # the day's visits reach the visit rollups
+    wait_for(lambda: store.query("SELECT count() FROM analytics.site_privacy WHERE site = 'country.example'")[0][0],
+             30, "the published thresholds")
     tables = analytics_tables(store)
 
     def counts(site: str) -> dict[str, int]:

@@ -88,14 +88,18 @@ def _ready(url: str) -> bool:
         return False
 
 
+DUP_ID = "6f1c2a52-9f0e-4b8e-8d1a-2b7f4c1e9a01"
+
+
 def _event(path: str) -> dict[str, object]:
     return {"site": SITE, "type": "pageview", "url": f"https://{SITE}{path}", "consent": {}}
 
 
-def _send(url: str, path: str) -> bool:
+def _send(url: str, path: str, event_id: str = "") -> bool:
     """One event on a new connection (so the kernel picks the worker); True if acknowledged."""
+    body = {**_event(path), **({"event_id": event_id} if event_id else {})}
     try:
-        answer = httpx.post(f"{url}/api/event", json=_event(path), headers={"User-Agent": FIREFOX}, timeout=10)
+        answer = httpx.post(f"{url}/api/event", json=body, headers={"User-Agent": FIREFOX}, timeout=10)
     except httpx.HTTPError:
         return False
     return answer.status_code == 202 and answer.json()["accepted"] == 1
@@ -168,6 +172,14 @@ def test_two_workers_share_salts_sum_metrics_and_store_every_acknowledged_event_
             assert time.monotonic() < deadline, "both workers' counts never reached /metrics"
             time.sleep(0.2)
         assert _metric(running.url, "collector_events_accepted_total") == {(): 2.0}
+        # A retry of one event_id through the other worker, once the first copy is stored: one row.
+        with paused(pids["worker-1"]):
+            assert _send(running.url, "/dup", DUP_ID)
+        while sum(_metric(running.url, "collector_rows_flushed_total").values()) < 3:
+            assert time.monotonic() < deadline + 30, "the first copy was never stored"
+            time.sleep(0.2)
+        with paused(pids["worker-0"]):
+            assert _send(running.url, "/dup", DUP_ID)
         processes = {dict(labels)["process"] for labels in _metric(running.url, "process_resident_memory_bytes")}
         assert processes == {"owner", "worker-0", "worker-1"}
         proxied = httpx.get(f"{running.url}/privacy/inventory", timeout=30)
@@ -204,6 +216,7 @@ def test_two_workers_share_salts_sum_metrics_and_store_every_acknowledged_event_
     assert all(stored.get(path, (0, 0))[0] == 1 for path in load.acked), [
         (p, stored.get(p)) for p in load.acked if stored.get(p, (0, 0))[0] != 1][:10]
     assert max(n for n, _ in stored.values()) == 1, "an event was stored twice"
+    assert stored["/dup"] == (1, 1), "one event_id through two workers was stored twice"
     both = _stored_visitors(running.data)
     assert both == 1, "one anonymous visitor, two workers, two ids"
 

@@ -9,7 +9,9 @@ and by the metadata the door shows (system.tables/columns filtered to these obje
 from __future__ import annotations
 
 # Suppressed dashboard views (parameterised views are called as `analytics.name(site='…', …)`).
-READ_OBJECTS: frozenset[str] = frozenset()
+READ_OBJECTS: frozenset[str] = frozenset({
+    "analytics.read_pages", "analytics.read_visits", "analytics.read_goals", "analytics.read_heatmap",
+})
 
 # Everything the read role sees, plus the rollups and the raw events.
 ANALYST_OBJECTS: frozenset[str] = READ_OBJECTS | frozenset({
@@ -17,4 +19,7 @@ ANALYST_OBJECTS: frozenset[str] = READ_OBJECTS | frozenset({
     "analytics.pages_hourly", "analytics.pages_daily", "analytics.sources_daily", "analytics.geo_daily",
     "analytics.technology_daily", "analytics.events_daily", "analytics.vitals_daily", "analytics.tiers_daily",
     "analytics.dropped_daily", "analytics.site_daily", "analytics.top_pages_daily", "analytics.top_sources_daily",
+    "analytics.visits_daily", "analytics.visit_sources_daily", "analytics.visit_pages_daily",
+    "analytics.visit_geo_daily", "analytics.visit_technology_daily", "analytics.visits_closed",
+    "analytics.heatmap_daily",
 })

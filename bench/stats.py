@@ -1,0 +1,159 @@
+# ruff: noqa: E501  (figure descriptions read better unwrapped)
+"""Stats API and visits figures, on their own embedded store in a child process:
+`python -m bench.stats <rows>` prints one `BENCH {json}` line.
+
+- p50 of each dashboard query through the stats API's code (parse, build, run, suppress; no HTTP) on
+  generated events over 30 days: once as the store is a day after the data ends (the last two days are open,
+  so their visits come from raw events), once with every day closed (everything from rollups).
+- The sessioniser: seconds to close the 30 days, and the longest single day (the store lock is held that
+  long, so it is the longest the writer waits).
+- The insert path (writer blocks of 50,000 rows, JSONCompactEachRow) with and without what this work added
+  to every insert (the heatmap rollup's view): the ingest cost of visits and heatmaps, as a ratio.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from collector import config as config_mod
+from collector import visits
+from collector.read import answer, query
+from collector.settings import Settings
+from collector.store import Store, migrate, open_store
+
+from . import generate
+from . import store as bench_store
+from .servers import PYTHON, ROOT
+from .table import Row
+
+RUNS = 7
+SITE = "bench.example"
+BLOCK_ROWS = 50_000
+QUERIES: dict[str, dict[str, Any]] = {
+    "top numbers + previous period": {"metrics": ["visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration"],
+                                      "include": {"comparison": "previous_period"}},
+    "visitors per day": {"metrics": ["visitors", "visits", "pageviews"], "dimensions": ["time:day"]},
+    "top pages": {"metrics": ["visitors", "pageviews"], "dimensions": ["event:page"], "pagination": {"limit": 10}},
+    "entry pages": {"metrics": ["visitors", "visits", "bounce_rate"], "dimensions": ["visit:entry_page"], "pagination": {"limit": 10}},
+    "sources": {"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"], "dimensions": ["visit:source"], "pagination": {"limit": 10}},
+    "countries": {"metrics": ["visitors", "visits"], "dimensions": ["visit:country"], "pagination": {"limit": 10}},
+    "browsers": {"metrics": ["visitors", "visits"], "dimensions": ["visit:browser"], "pagination": {"limit": 10}},
+    "goals": {"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]},
+}
+
+
+def _p50_ms(store: Store, config: config_mod.Config, body: dict[str, Any], today: dt.date) -> tuple[float, list[str]]:
+    q = query.parse({"site_id": SITE, "date_range": "30d", **body}, today)
+    result = answer.run(store, config, q, today, admin=False)  # warm-up, and the sources for the table
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        answer.run(store, config, q, today, admin=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000, result["meta"]["sources"]
+
+
+def _queries(store: Store, config: config_mod.Config, today: dt.date) -> dict[str, Any]:
+    out = {}
+    for name, body in QUERIES.items():
+        ms, sources = _p50_ms(store, config, body, today)
+        out[name] = {"p50_ms": ms, "sources": sources}
+    return out
+
+
+def _insert_s(store: Store, blocks: list[bytes], columns: list[str]) -> float:
+    start = time.perf_counter()
+    for i, block in enumerate(blocks):
+        store.insert_rows("analytics.events", columns, block, f"bench-{time.monotonic_ns()}-{i}")
+    return time.perf_counter() - start
+
+
+def _ingest(store: Store, rows: int) -> dict[str, Any]:
+    """Writer-path insert seconds with and without the heatmap view (the only per-insert work added)."""
+    sql = f"SELECT * FROM ({generate.events_select(rows, 50_000_000)}) FORMAT JSONCompactEachRow"
+    with store.lock:
+        text = store.client.raw_query(sql)
+    columns = [r[0] for r in store.query("SELECT name FROM system.columns WHERE database = 'analytics' "
+                                         "AND table = 'events' ORDER BY position")]
+    lines = text.splitlines(keepends=True)
+    blocks = [b"".join(lines[i:i + BLOCK_ROWS]) for i in range(0, len(lines), BLOCK_ROWS)]
+    before, after = [], []
+    for _ in range(3):  # alternate, so drift on a shared machine hits both sides
+        store.command("DETACH TABLE analytics.heatmap_daily_mv")
+        before.append(_insert_s(store, blocks, columns))
+        store.command("ATTACH TABLE analytics.heatmap_daily_mv")
+        after.append(_insert_s(store, blocks, columns))
+    b, a = statistics.median(before), statistics.median(after)
+    return {"rows": len(lines), "before_us_per_event": b / len(lines) * 1e6, "after_us_per_event": a / len(lines) * 1e6,
+            "ratio": a / b}
+
+
+def _close(store: Store, now: float) -> tuple[float, float, int]:
+    """Close every closable day one by one: (total seconds, longest day's seconds, days)."""
+    until = visits.last_closable_day(now, 24 * 3600)
+    first = store.query("SELECT min(toDate(ts)) FROM analytics.events")[0][0]
+    times = []
+    day = first
+    while day <= until:
+        t0 = time.perf_counter()
+        visits.close_day(store, SITE, day)
+        times.append(time.perf_counter() - t0)
+        day += dt.timedelta(days=1)
+    return sum(times), max(times, default=0.0), len(times)
+
+
+ROLLUPS = ("events", "site_daily", "top_pages_daily", "events_daily", "tiers_daily", "visits_daily",
+           "visit_sources_daily", "visit_pages_daily", "visit_geo_daily", "visit_technology_daily")
+
+
+def run(rows: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-stats-") as tmp:
+        store = open_store(Settings(data_dir=Path(tmp)))
+        migrate(store)
+        fill_s = bench_store._fill(store, rows)
+        config = config_mod.parse({"sites": {SITE: {"domains": [SITE]}}})
+        now = time.time()
+        today = dt.datetime.fromtimestamp(now, dt.UTC).date()
+        close_s, longest_s, days = _close(store, now)  # the last two days stay open: read from raw events
+        for table in ROLLUPS:  # a month-old store has merged its parts: compare steady states
+            store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
+        open_days = _queries(store, config, today)
+        visits.close_due(store, now + 3 * 86400)
+        for table in ROLLUPS:
+            store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
+        all_closed = _queries(store, config, today)
+        ingest = _ingest(store, 200_000)
+        store.close()
+    return {"rows": rows, "fill_s": fill_s, "close_s": close_s, "closed_days": days, "longest_day_s": longest_s,
+            "open_days": open_days, "all_closed": all_closed, "ingest": ingest}
+
+
+def stats_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
+    out_text = subprocess.run([PYTHON, "-m", "bench.stats", str(rows)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=3600, check=True).stdout
+    r = json.loads(next(line for line in out_text.splitlines() if line.startswith("BENCH "))[len("BENCH "):])
+    out = []
+    for name, figure in r["all_closed"].items():
+        ms = figure["p50_ms"]
+        out.append(Row(f"Stats API: {name}, 30 days ({r['rows'] / 1e6:.0f}M events), all from rollups", f"{ms:.1f} ms",
+                       f"p50 of {RUNS}; read user (suppressed); open days raw: {r['open_days'][name]['p50_ms']:.1f} ms; target <= 50 ms",
+                       ms <= 50))
+    out.append(Row(f"Visits: sessionise {r['closed_days']} closed days", f"{r['close_s']:.1f} s",
+                   f"{r['close_s'] / r['rows'] * 1e6:.2f} us/event, once per day; longest day {r['longest_day_s']:.2f} s (store lock held)"))
+    ing = r["ingest"]
+    out.append(Row("Insert path with the heatmap rollup view / without", f"{ing['ratio']:.2f}x",
+                   f"{ing['after_us_per_event']:.2f} vs {ing['before_us_per_event']:.2f} us/event, writer blocks of {BLOCK_ROWS:,}; "
+                   "visits add nothing per event; target <= 1.10x", ing["ratio"] <= 1.10))
+    return out, r
+
+
+if __name__ == "__main__":
+    print("BENCH " + json.dumps(run(int(sys.argv[1])), default=str))

@@ -1,0 +1,195 @@
+"""Run a stats `Query` against the store and shape the answer like Plausible's Stats API v2:
+`{"results": [{"dimensions": [...], "metrics": [...]}], "meta": {...}, "query": {...}}`.
+
+The answer is already suppressed for the reader (k from collector/read/suppress.py), so everything built on
+it (the dashboard, CSV export) inherits the rule. `to_csv` is the CSV form of an answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import replace
+from typing import Any
+
+from .. import visits
+from ..config import Config
+from ..store import Store
+from . import builder, suppress
+from .builder import Context
+from .query import Condition, Query, conditions
+
+COMPARISONS = {"previous_period", "year_over_year"}
+RATE_METRICS = {"bounce_rate", "conversion_rate", "percentage"}  # change is a difference in points
+
+
+def execute(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    with store.lock:
+        result = store.client.query(sql, parameters=params)
+    names = result.column_names
+    return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+
+
+def context(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> Context:
+    policy = config.sites[q.site]
+    return Context(today, policy.retention_days, visits.closed_through(store, q.site),
+                   suppress.threshold(config, q.site, admin))
+
+
+def run(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> dict[str, Any]:
+    """The full answer to `q` for a reader (admin: unsuppressed)."""
+    ctx = context(store, config, q, today, admin)
+    rows, meta = _rows(store, q, ctx)
+    if q.comparison:
+        start, end = comparison_range(q)
+        before, _ = _rows(store, q.shifted(start, end), ctx)
+        _attach(q, rows, before)
+        meta["comparison_date_range"] = [start.isoformat(), end.isoformat()]
+    results = []
+    for row in rows:
+        item: dict[str, Any] = {"dimensions": [row[f"d{i}"] for i in range(len(q.dimensions))],
+                                "metrics": [row.get(m) for m in q.metrics]}
+        if "comparison" in row:
+            item["comparison"] = row["comparison"]
+        results.append(item)
+    return {"results": results, "meta": meta, "query": echo(q)}
+
+
+def _rows(store: Store, q: Query, ctx: Context) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    plan = builder.build(q, ctx)
+    raw = execute(store, plan.sql, {**plan.params, "limit": q.limit, "offset": q.offset})
+    rows, dropped = suppress.visible(raw, ctx.k, len(q.dimensions))
+    for row in rows:
+        if row.get("suppressed"):
+            row.update(dict.fromkeys(q.metrics))
+    meta: dict[str, Any] = {"small_cell_threshold": ctx.k,
+                            "suppressed_rows": int(raw[0]["suppressed_rows"]) if raw else 0,
+                            "sources": plan.sources}
+    if dropped:
+        meta["suppressed_other_row"] = True
+    if q.total_rows:
+        meta["total_rows"] = int(raw[0]["total_rows"]) - dropped if raw else 0
+    if {"percentage", "conversion_rate"} & set(q.metrics):
+        _shares(store, q, ctx, rows)
+    if "scroll_depth" in q.metrics:
+        _scroll(store, q, ctx, rows)
+    return rows, meta
+
+
+def _total_visitors(store: Store, q: Query, ctx: Context) -> int | None:
+    plan = builder.build(q, ctx)
+    rows, _ = suppress.visible(execute(store, plan.sql, {**plan.params, "limit": 1, "offset": 0}), ctx.k, 0)
+    return None if not rows or rows[0].get("suppressed") else int(rows[0]["visitors"])
+
+
+def _without_goals(filters: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The filters that do not mention a goal (the denominator of a conversion rate)."""
+    goals = ("event:goal", "event:name")
+    return tuple(f for f in filters if not any(c.dimension in goals for c in conditions((f,))))
+
+
+def _shares(store: Store, q: Query, ctx: Context, rows: list[dict[str, Any]]) -> None:
+    # The total comes from the same place as the rows: visits when the rows are visit attributes.
+    from_visits = not q.event_dims and any(d.startswith("visit:") for d in q.dimensions + q.filter_dims)
+    base = replace(q, metrics=("visitors", "visits") if from_visits else ("visitors",), dimensions=(), order_by=(),
+                   comparison=None)
+    total = _total_visitors(store, base, ctx) if "percentage" in q.metrics else None
+    converting = replace(base, filters=_without_goals(q.filters),
+                         dimensions=tuple(d for d in q.dimensions if d.startswith("time")))
+    everyone = None
+    if "conversion_rate" in q.metrics:
+        everyone = _total_visitors(store, replace(converting, dimensions=()), ctx)
+    for row in rows:
+        visitors = row.get("visitors")
+        if visitors is None:
+            continue
+        if total:
+            row["percentage"] = round(100 * visitors / total, 2)
+        if everyone:
+            row["conversion_rate"] = round(100 * visitors / everyone, 2)
+
+
+def _scroll(store: Store, q: Query, ctx: Context, rows: list[dict[str, Any]]) -> None:
+    builder._check_raw(q.date_from, ctx)
+    params: dict[str, Any] = {"site": q.site, "from0": q.date_from, "to0": q.date_to}
+    source = builder.EVENTS_RAW
+    dims = [f"{source.column(d, params, f'p_{i}')} AS d{i}" for i, d in enumerate(q.dimensions)]
+    where = ["site = {site:String}", "toDate(ts) BETWEEN {from0:Date} AND {to0:Date}",
+             "type IN ('engagement', 'session_end')"]
+    where += [builder._filter_sql(f, source, params, f"f_{i}") for i, f in enumerate(q.filters)]
+    keys = [f"d{i}" for i in range(len(q.dimensions))]
+    sql = (f"SELECT {', '.join(keys + ['toInt64(round(avg(s))) AS scroll'])} FROM (SELECT "
+           f"{', '.join(dims + ['max(scroll_pct) AS s'])} FROM analytics.events WHERE {' AND '.join(where)} "
+           f"GROUP BY {', '.join(keys + ['visitor_id'])}){' GROUP BY ' + ', '.join(keys) if keys else ''}")
+    depth = {tuple(r[k] for k in keys): r["scroll"] for r in execute(store, sql, params)}
+    for row in rows:
+        if not row.get("suppressed") and not row.get("is_other"):
+            row["scroll_depth"] = depth.get(tuple(row[k] for k in keys))
+
+
+def comparison_range(q: Query) -> tuple[dt.date, dt.date]:
+    if q.comparison == "year_over_year":
+        def back(d: dt.date) -> dt.date:
+            return d.replace(year=d.year - 1, day=28 if (d.month, d.day) == (2, 29) else d.day)
+        return back(q.date_from), back(q.date_to)
+    days = (q.date_to - q.date_from).days + 1
+    return q.date_from - dt.timedelta(days=days), q.date_from - dt.timedelta(days=1)
+
+
+def _attach(q: Query, rows: list[dict[str, Any]], before: list[dict[str, Any]]) -> None:
+    """Each row gets the matching row of the earlier period: by its non-time dimensions, and by position
+    among the time buckets when there is a time dimension."""
+    timed = [i for i, d in enumerate(q.dimensions) if d.startswith("time")]
+    def key(row: dict[str, Any], index: int) -> tuple[Any, ...]:
+        fixed = tuple(row[f"d{i}"] for i in range(len(q.dimensions)) if i not in timed)
+        return (*fixed, index if timed else 0)
+    def indexed(rs: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+        seen: dict[tuple[Any, ...], int] = {}
+        out = {}
+        for r in rs:
+            base = key(r, 0)
+            n = seen[base] = seen.get(base, -1) + 1
+            out[key(r, n)] = r
+        return out
+    earlier = indexed(before)
+    for k, row in indexed(rows).items():
+        match = earlier.get(k)
+        values = [match.get(m) if match else None for m in q.metrics]
+        row["comparison"] = {"dimensions": [match[f"d{i}"] for i in range(len(q.dimensions))] if match else None,
+                             "metrics": values,
+                             "change": [_change(m, row.get(m), v) for m, v in zip(q.metrics, values, strict=True)]}
+
+
+def _change(metric: str, now: Any, then: Any) -> float | int | None:
+    if now is None or then is None:
+        return None
+    if metric in RATE_METRICS:
+        return float(round(now - then, 2))
+    return None if then == 0 else int(round(100 * (now - then) / then))
+
+
+def echo(q: Query) -> dict[str, Any]:
+    """The query as it was understood: relative dates resolved, `time` given its granularity."""
+    def f(x: Any) -> Any:
+        if isinstance(x, Condition):
+            return [x.op, x.dimension, list(x.values), *([{"case_sensitive": False}] if not x.case_sensitive else [])]
+        return [x.op, f(x.children[0])] if x.op == "not" else [x.op, [f(c) for c in x.children]]
+    include: dict[str, Any] = {"total_rows": q.total_rows}
+    if q.comparison:
+        include["comparison"] = q.comparison
+    return {"site_id": q.site, "metrics": list(q.metrics),
+            "date_range": [q.date_from.isoformat(), q.date_to.isoformat()],
+            "dimensions": list(q.dimensions), "filters": [f(x) for x in q.filters],
+            "order_by": [list(o) for o in q.order_by], "include": include,
+            "pagination": {"limit": q.limit, "offset": q.offset}}
+
+
+def to_csv(answer: dict[str, Any]) -> str:
+    """An answer as CSV: one column per dimension and metric, suppressed cells empty."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*answer["query"]["dimensions"], *answer["query"]["metrics"]])
+    for item in answer["results"]:
+        writer.writerow([*item["dimensions"], *("" if v is None else v for v in item["metrics"])])
+    return out.getvalue()

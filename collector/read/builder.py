@@ -1,0 +1,257 @@
+"""One SQL builder for the stats API: a `Query` in, parameterised ClickHouse SQL out.
+
+The builder picks what to read from the query, never the caller: event metrics from the first rollup that
+has every dimension and filter column, else from the raw events; session metrics from the visit rollups
+for days the sessioniser has closed and from the sessionised raw events (collector/visits.py) for the days
+after. Raw reads are allowed only inside the site's raw retention (`RawExpired` otherwise). The result of
+every query goes through the small-cell fold of collector/read/suppress.py. Request values only ever reach
+the SQL as `{name:Type}` parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import visits
+from .query import EVENT_VISIT_DIMENSIONS, Condition, Filter, Logic, Query, conditions
+from .suppress import fold_sql
+
+DIRECT = "Direct / None"
+_TECH = ("device", "browser", "browser_version", "os", "os_version")
+_GEO = ("country", "region", "city")
+_UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+_SOURCE = f"if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '{DIRECT}'))"
+_REFERRER = f"if(referrer_host = '', '{DIRECT}', referrer_host)"
+
+
+def _time(day: str, hour: str | None) -> dict[str, str]:
+    cols = {"time:day": f"toString({day})", "time:week": f"toString(toMonday({day}))",
+            "time:month": f"toString(toStartOfMonth({day}))"}
+    if hour:
+        cols["time:hour"] = f"toString(toStartOfHour({hour}))"
+    return cols
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A table (or subquery) the builder can read: its dimension columns and partial aggregates."""
+
+    name: str
+    table: str
+    columns: Mapping[str, str]
+    partials: Mapping[str, str]
+    sketch: str = "uniqCombined64"  # the visitors sketch function and its parameters
+    sketch_params: str = "(12)"
+    where: str = ""
+    day: str = "day"
+    raw: bool = False
+
+    def covers(self, dims: set[str], partials: set[str]) -> bool:
+        props = {d for d in dims if d.startswith("event:props:")}
+        if props and self is not EVENTS_RAW:
+            return False
+        return dims - props <= set(self.columns) and partials <= set(self.partials)
+
+    def column(self, dimension: str, params: dict[str, Any], name: str) -> str:
+        """The SQL of `dimension` here; a custom property's key becomes the parameter `name`."""
+        if dimension.startswith("event:props:"):
+            params[name] = dimension.split(":", 2)[2]
+            return f"props[{{{name}:String}}]"
+        return self.columns[dimension]
+
+
+_VISIT_PARTIALS = {"p_v": "uniqCombined64MergeState(12)(visitors)", "p_visits": "sum(visit_count)",
+                   "p_bounces": "sum(bounces)", "p_pv": "sum(pageviews)", "p_dur": "sum(duration_s)",
+                   "p_ev": "sum(events)"}
+_VISIT_RAW_PARTIALS = {"p_v": "uniqCombined64State(12)(visitor_id)", "p_visits": "count()", "p_bounces": "sum(bounce)",
+                       "p_pv": "sum(pageviews)", "p_dur": "sum(duration_s)", "p_ev": "sum(events)"}
+_VISIT_COLUMNS = {"visit:source": _SOURCE, "visit:referrer": _REFERRER,
+                  **{f"visit:{c}": c for c in _UTM + _GEO + _TECH}}
+
+
+def _visit_rollup(table: str, cols: tuple[str, ...], where: str = "", extra: Mapping[str, str] | None = None) -> Source:
+    columns = {d: e for d, e in _VISIT_COLUMNS.items() if d.split(":")[1] in cols}
+    if "referrer_host" in cols:
+        columns |= {"visit:source": _SOURCE, "visit:referrer": _REFERRER}
+    return Source(table, f"analytics.{table}", {**_time("day", None), **columns, **(extra or {})},
+                  _VISIT_PARTIALS, where=where)
+
+
+VISIT_ROLLUPS = (
+    _visit_rollup("visits_daily", ()),
+    _visit_rollup("visit_sources_daily", ("referrer_host", *_UTM)),
+    _visit_rollup("visit_geo_daily", _GEO),
+    _visit_rollup("visit_technology_daily", _TECH),
+    _visit_rollup("visit_pages_daily", (), "kind = 'entry'", {"visit:entry_page": "page"}),
+    _visit_rollup("visit_pages_daily", (), "kind = 'exit'", {"visit:exit_page": "page"}),
+)
+VISITS_RAW = Source("raw visits", "({visits})", {**_time("day", "start"), **_VISIT_COLUMNS,
+                                                 "visit:entry_page": "entry_page", "visit:exit_page": "exit_page"},
+                    _VISIT_RAW_PARTIALS, raw=True)
+
+_GOAL = "if(type = 'custom', name, '')"
+EVENT_ROLLUPS = (
+    Source("site_daily", "analytics.site_daily", _time("day", None),
+           {"p_v": "uniqCombined64MergeState(12)(visitors)", "p_pv": "sum(views)"}),
+    Source("tiers_daily", "analytics.tiers_daily", _time("day", None),
+           {"p_v": "uniqCombined64MergeState(visitors)", "p_ev": "sum(events)"}, sketch_params=""),
+    Source("top_pages_daily", "analytics.top_pages_daily", {**_time("day", None), "event:page": "path"},
+           {"p_v": "uniqCombined64MergeState(12)(visitors)", "p_pv": "sum(views)"}),
+    Source("events_daily", "analytics.events_daily", {**_time("day", None), "event:goal": _GOAL, "event:name": _GOAL},
+           {"p_v": "uniqCombined64MergeState(visitors)", "p_ev": "sum(events)"}, sketch_params="",
+           where="type = 'custom'"),
+)
+EVENTS_RAW = Source("raw events", "analytics.events",
+                    {**_time("toDate(ts)", "ts"), "event:page": "path", "event:goal": _GOAL, "event:name": _GOAL,
+                     **{d: d.split(":")[1] for d in EVENT_VISIT_DIMENSIONS}},
+                    {"p_v": "uniqCombined64State(12)(visitor_id)", "p_pv": "countIf(type = 'pageview')",
+                     "p_ev": "count()"},
+                    day="toDate(ts)", raw=True)
+
+METRIC_PARTIALS = {"visitors": {"p_v"}, "visits": {"p_visits"}, "pageviews": {"p_pv"}, "events": {"p_ev"},
+                   "bounce_rate": {"p_bounces", "p_visits"}, "views_per_visit": {"p_pv", "p_visits"},
+                   "visit_duration": {"p_dur", "p_visits"}, "percentage": {"p_v"}, "conversion_rate": {"p_v"},
+                   "scroll_depth": set()}
+# Outer expressions over the folded rows; `{merge}` is the visitors sketch's merge function.
+METRIC_SQL = {
+    "visitors": "{merge}(p_v)", "visits": "sum(p_visits)", "pageviews": "sum(p_pv)", "events": "sum(p_ev)",
+    "bounce_rate": "if(sum(p_visits) = 0, 0, toInt64(round(100 * sum(p_bounces) / sum(p_visits))))",
+    "views_per_visit": "if(sum(p_visits) = 0, 0, round(sum(p_pv) / sum(p_visits), 2))",
+    "visit_duration": "if(sum(p_visits) = 0, 0, toInt64(round(sum(p_dur) / sum(p_visits))))",
+}
+
+
+class RawExpired(Exception):
+    """The query needs raw events older than the site keeps them."""
+
+
+@dataclass
+class Plan:
+    """One SQL statement, its parameters and what it read (for `meta`)."""
+
+    sql: str
+    params: dict[str, Any]
+    sources: list[str] = field(default_factory=list)
+    dims: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()  # the SQL's metric columns, in order, after the dimensions
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the builder needs besides the query: the date, the raw retention and the closed visit days."""
+
+    today: dt.date
+    raw_days: int
+    closed_through: dt.date | None
+    k: int
+
+
+def _sql_metrics(q: Query) -> tuple[str, ...]:
+    """Metrics the SQL computes: the requested ones it can, plus visitors (suppression needs it)."""
+    wanted = [m for m in q.metrics if m in METRIC_SQL]
+    return tuple(["visitors"] + [m for m in wanted if m != "visitors"])
+
+
+def _partials(q: Query) -> set[str]:
+    out = {"p_v"}
+    for m in q.metrics:
+        out |= METRIC_PARTIALS[m]
+    return out
+
+
+def _check_raw(start: dt.date, ctx: Context) -> None:
+    oldest = ctx.today - dt.timedelta(days=ctx.raw_days - 1)
+    if start < oldest:
+        raise RawExpired(f"this query needs raw events from {start.isoformat()}, but the site keeps raw events "
+                         f"for {ctx.raw_days} days (since {oldest.isoformat()}); ask for a dimension or filter "
+                         "the rollups hold, or a later date_range")
+
+
+def build(q: Query, ctx: Context) -> Plan:
+    """The plan answering `q` (without scroll_depth, see `scroll_plan`)."""
+    dims, partials = set(q.dimensions) | set(q.filter_dims), _partials(q)
+    params: dict[str, Any] = {"site": q.site, "k": ctx.k}
+    parts: list[tuple[Source, dt.date, dt.date]] = []
+    event_rollup = None if q.session else next((s for s in EVENT_ROLLUPS if s.covers(dims, partials)), None)
+    # No event rollup holds it and no event dimension asks for events: visits hold the same numbers.
+    visit_family = q.session or (event_rollup is None and not q.event_dims and "scroll_depth" not in q.metrics)
+    if visit_family:
+        rollup = next((s for s in VISIT_ROLLUPS if s.covers(dims, partials)), None)
+        closed = ctx.closed_through
+        if rollup is not None and closed is not None and q.date_from <= closed:
+            parts.append((rollup, q.date_from, min(q.date_to, closed)))
+        start = q.date_from if rollup is None or closed is None else max(q.date_from, closed + dt.timedelta(days=1))
+        if start <= q.date_to:
+            parts.append((VISITS_RAW, start, q.date_to))
+    else:
+        parts.append((event_rollup or EVENTS_RAW, q.date_from, q.date_to))
+    for source, start, _ in parts:
+        if source.raw:
+            _check_raw(start, ctx)
+    first = parts[0][0]
+    merge = f"{first.sketch}Merge{first.sketch_params}"
+    union = " UNION ALL ".join(_part(q, s, i, a, b, partials, params) for i, (s, a, b) in enumerate(parts))
+    metrics = _sql_metrics(q)
+    groups = [f"g{i}" for i in range(len(q.dimensions))]
+    aggs = [f"{first.sketch}MergeState{first.sketch_params}(p_v) AS p_v"]
+    aggs += [f"sum({p}) AS {p}" for p in sorted(partials - {"p_v"})]
+    inner = f"SELECT {', '.join(groups + aggs)} FROM ({union}) GROUP BY {', '.join(groups) or 'tuple()'}"
+    outer = {m: METRIC_SQL[m].format(merge=merge) for m in metrics}
+    sql = fold_sql(inner, len(q.dimensions), outer, merge, _order(q, metrics))
+    sources = [f"{'raw' if s.raw else 'rollup'}:{s.name} {a.isoformat()}..{b.isoformat()}" for s, a, b in parts]
+    return Plan(sql, params, sources, q.dimensions, metrics)
+
+
+def _part(q: Query, s: Source, index: int, start: dt.date, end: dt.date, partials: set[str],
+          params: dict[str, Any]) -> str:
+    params[f"from{index}"], params[f"to{index}"] = start, end
+    dims = [f"{s.column(d, params, f'p{index}_{i}')} AS g{i}" for i, d in enumerate(q.dimensions)]
+    aggs = [f"{s.partials[p]} AS {p}" for p in sorted(partials)]
+    where = ["site = {site:String}", f"{s.day} BETWEEN {{from{index}:Date}} AND {{to{index}:Date}}"]
+    where += [s.where] if s.where else []
+    if s is EVENTS_RAW and "event:page" in q.dimensions:
+        where.append("type IN ('pageview', 'engagement')")  # a page's visitors, as top_pages_daily counts them
+    if s is EVENTS_RAW and any(d in ("event:goal", "event:name") for d in q.dimensions):
+        where.append("type = 'custom'")
+    where += [_filter_sql(f, s, params, f"f{index}_{i}") for i, f in enumerate(q.filters)]
+    table = s.table.format(visits=visits.visits_select(f"from{index}", f"to{index}"))
+    group = ", ".join(f"g{i}" for i in range(len(q.dimensions))) or "tuple()"
+    return f"SELECT {', '.join(dims + aggs)} FROM {table} WHERE {' AND '.join(where)} GROUP BY {group}"
+
+
+def _filter_sql(f: Filter, s: Source, params: dict[str, Any], name: str) -> str:
+    if isinstance(f, Logic):
+        inner = [_filter_sql(c, s, params, f"{name}_{i}") for i, c in enumerate(f.children)]
+        return f"NOT ({inner[0]})" if f.op == "not" else "(" + f" {f.op.upper()} ".join(inner) + ")"
+    column = s.column(f.dimension, params, f"{name}_key")
+    params[name] = list(f.values) if f.case_sensitive else [v.lower() for v in f.values]
+    value = column if f.case_sensitive else f"lower({column})"
+    positive = {"is": f"{value} IN {{{name}:Array(String)}}",
+                "contains": f"multiSearchAny({value}, {{{name}:Array(String)}})",
+                "matches": f"multiMatchAny({value}, {{{name}:Array(String)}})"}
+    base = f.op.removesuffix("_not")
+    return positive[base] if base == f.op else f"NOT {positive[base]}"
+
+
+def _order(q: Query, metrics: tuple[str, ...]) -> list[str]:
+    def column(key: str) -> str:
+        if key in q.dimensions:
+            return f"d{q.dimensions.index(key)}"
+        return key if key in metrics else "visitors"  # percentage and conversion_rate follow visitors
+
+    keys = [f"{column(k)} {d.upper()}" for k, d in q.order_by]
+    if not keys:
+        time = [f"d{i} ASC" for i, d in enumerate(q.dimensions) if d.startswith("time")]
+        keys = time or [f"{column(q.metrics[0])} DESC"]
+    return keys + [f"d{i} ASC" for i in range(len(q.dimensions))]
+
+
+def needs_props(q: Query) -> bool:
+    return any(d.startswith("event:props:") for d in q.dimensions + q.filter_dims)
+
+
+def conditions_of(q: Query) -> list[Condition]:
+    return conditions(q.filters)

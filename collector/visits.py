@@ -1,0 +1,182 @@
+"""Visits, derived from the raw events by one deterministic sessioniser.
+
+A visit is a visitor's run of events with no gap longer than 30 minutes (every tier: a consented visitor by
+its stable id, an anonymous one by its daily hash, so an anonymous visit also ends at midnight UTC, when the
+hash changes). It belongs to the UTC day it started on; its source, location and device are those of its
+first event, its entry and exit pages those of its first and last pageview; a bounce is a visit with one
+pageview and no interaction (click, custom event, form).
+
+Visits are a function of the raw table only, never of which process received an event or of what a process
+remembered: `VISITS_SQL` computes them for any range of days. A day is *closed* once no accepted event can
+still land in it or extend one of its visits (`ts_past_window_s` plus the 30-minute gap after the day's end);
+`close_due` then writes the day's visits through `analytics.visits` (stores nothing) into the visit rollups,
+with an insert token per site and day, and records the day in `analytics.visits_closed`. Running it twice, on
+two machines at once, or again after a crash between the two inserts writes each day once. Reads take closed
+days from the rollups and open days from `VISITS_SQL` over the raw table (see collector/read/builder.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+
+from .config import DEFAULT_ROLLUP_DAYS
+from .store import Store
+
+log = logging.getLogger("collector.visits")
+
+GAP_S = 30 * 60  # 30 minutes without an event ends a visit (Plausible, Matomo, PostHog)
+INTERACTIONS = ("click", "custom", "form")
+# Attributes of the first event that a visit keeps (its source, location and device).
+FIRST = ("referrer_host", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
+         "country", "region", "city", "device", "browser", "browser_version", "os", "os_version")
+
+# Visits that started on days {from:Date}..{to:Date} for {site:String}. Events from 30 minutes before the
+# range tell whether its first events continue an earlier visit (such a visit is not counted: it started
+# before); events until the end of the next day let a visit that crosses midnight finish. Ties in time are broken
+# by the values themselves, so the same events always give the same visits.
+_FIRST_TUPLE = ", ".join(FIRST)
+_VISITS_SQL = f"""
+SELECT site, toDate(start) AS day, start, visitor_id, fe.{len(FIRST) + 3} AS tier,
+    toUInt32(dateDiff('second', start, last)) AS duration_s, pageviews, events, interactions,
+    toUInt8(pageviews = 1 AND interactions = 0) AS bounce,
+    if(pageviews > 0, pv_first.2, any_first.2) AS entry_page,
+    if(pageviews > 0, pv_last.2, any_last.2) AS exit_page,
+    {", ".join(f"fe.{i + 3} AS {name}" for i, name in enumerate(FIRST))},
+    rollup_retention_days
+FROM (
+    SELECT site, visitor_id, visit_no, min(ts) AS start, max(ts) AS last,
+        toUInt32(countIf(type = 'pageview')) AS pageviews, toUInt32(count()) AS events,
+        toUInt32(countIf(type IN {INTERACTIONS!r})) AS interactions,
+        minIf((ts, path), type = 'pageview') AS pv_first, maxIf((ts, path), type = 'pageview') AS pv_last,
+        min((ts, path)) AS any_first, max((ts, path)) AS any_last,
+        min((ts, type != 'pageview', {_FIRST_TUPLE}, tier)) AS fe,
+        max(rollup_retention_days) AS rollup_retention_days
+    FROM (
+        SELECT *, sum(starts) OVER (PARTITION BY visitor_id ORDER BY ts
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS visit_no
+        FROM (
+            SELECT site, visitor_id, ts, type, path, tier, {_FIRST_TUPLE}, rollup_retention_days,
+                dateDiff('second', lagInFrame(ts, 1, toDateTime(0)) OVER (PARTITION BY visitor_id ORDER BY ts
+                         ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), ts) > {GAP_S} AS starts
+            FROM analytics.events
+            WHERE site = {{site:String}}
+              AND ts >= toDateTime({{{{FROM}}:Date}}) - {GAP_S} AND ts < toDateTime({{{{TO}}:Date}}) + 2 * 86400
+        )
+    )
+    GROUP BY site, visitor_id, visit_no
+)
+WHERE day BETWEEN {{{{FROM}}:Date}} AND {{{{TO}}:Date}}
+"""
+
+
+def visits_select(start: str = "from", end: str = "to") -> str:
+    """VISITS_SQL with its day range bound to the parameters named `start` and `end` (besides {site:String})."""
+    return _VISITS_SQL.replace("{FROM}", start).replace("{TO}", end)
+
+
+VISITS_SQL = visits_select()
+
+_COLUMNS = ("site, day, start, visitor_id, tier, duration_s, pageviews, events, interactions, bounce, entry_page, "
+            f"exit_page, {_FIRST_TUPLE}, rollup_retention_days")
+
+
+def last_closable_day(now: float, past_window_s: int) -> dt.date:
+    """The newest day no accepted event can change: its end plus the late-event window and one gap are past."""
+    return (dt.datetime.fromtimestamp(now - past_window_s - GAP_S, dt.UTC) - dt.timedelta(days=1)).date()
+
+
+def closed_through(store: Store, site: str) -> dt.date | None:
+    """The last day of `site` whose visits are in the rollups (days are closed in order), or None."""
+    rows = store.query("SELECT max(day), count() FROM analytics.visits_closed WHERE site = {site:String}",
+                       {"site": site})
+    return rows[0][0] if rows and rows[0][1] else None
+
+
+def _pending(store: Store, until: dt.date) -> list[tuple[str, dt.date]]:
+    """(site, first day to close) for every site with raw events on days up to `until` not yet closed."""
+    rows = store.query(
+        "SELECT e.site, greatest(e.first, if(c.last IS NULL, e.first, c.last + 1)) FROM "
+        "(SELECT site, min(toDate(ts)) AS first FROM analytics.events WHERE toDate(ts) <= {until:Date} "
+        "GROUP BY site) AS e "
+        "LEFT JOIN (SELECT site, max(day) AS last FROM analytics.visits_closed GROUP BY site) AS c ON e.site = c.site "
+        "SETTINGS join_use_nulls = 1", {"until": until})
+    return [(site, first) for site, first in rows if first <= until]
+
+
+def close_day(store: Store, site: str, day: dt.date, keep_days: int = DEFAULT_ROLLUP_DAYS) -> int:
+    """Write the visits of `site` that started on `day` to the rollups, once; return how many there were.
+    `keep_days` is how long the marker of a day without events is kept (the site's rollup retention)."""
+    token = f"visits-{site}-{day.isoformat()}"
+    settings = {"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1,
+                "min_insert_block_size_rows": 0, "min_insert_block_size_bytes": 0,
+                "max_insert_block_size": 100_000_000}
+    params = {"site": site, "from": day, "to": day}
+    with store.lock:
+        store.client.command(f"INSERT INTO analytics.visits ({_COLUMNS}) {VISITS_SQL}", parameters=params,
+                             settings=settings)
+        store.client.command(
+            "INSERT INTO analytics.visits_closed (site, day, visit_count, retention_days) SELECT {site:String}, "
+            "{day:Date}, (SELECT sum(visit_count) FROM analytics.visits_daily WHERE site = {site:String} "
+            "AND day = {day:Date}), (SELECT if(count() = 0, {keep:UInt16}, max(rollup_retention_days)) "
+            "FROM analytics.events WHERE site = {site:String} AND toDate(ts) = {day:Date})",
+            parameters={"site": site, "day": day, "keep": keep_days},
+            settings={"insert_deduplication_token": token})
+        rows = store.client.query("SELECT visit_count FROM analytics.visits_closed FINAL WHERE site = {site:String} "
+                                  "AND day = {day:Date}", parameters={"site": site, "day": day}).result_rows
+    return int(rows[0][0]) if rows else 0
+
+
+def close_due(store: Store, now: float, past_window_s: int = 24 * 3600,
+              keep_days: Callable[[str], int] = lambda site: DEFAULT_ROLLUP_DAYS) -> list[tuple[str, dt.date, int]]:
+    """Close, in order, every day that can no longer change and is not closed yet; return what was written.
+    `keep_days(site)` is the site's rollup retention."""
+    until = last_closable_day(now, past_window_s)
+    done = []
+    for site, first in _pending(store, until):
+        day = first
+        while day <= until:
+            done.append((site, day, close_day(store, site, day, keep_days(site))))
+            day += dt.timedelta(days=1)
+    return done
+
+
+class Closer:
+    """Runs `first` (if given), then `close_due` at once and every `interval_s`, on a daemon thread in the
+    process that owns the store, so that start-up never waits for the store lock (the writer may be
+    replaying its spool). Safe to run in several processes against one server: each day is written once."""
+
+    def __init__(self, store: Store, clock: Callable[[], float], past_window_s: int,
+                 keep_days: Callable[[str], int], interval_s: float = 60.0,
+                 first: Callable[[], None] | None = None):
+        self._store, self._clock, self._window, self._interval = store, clock, past_window_s, interval_s
+        self._keep, self._first = keep_days, first
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="visits", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        if self._first is not None:
+            try:
+                self._first()
+            except Exception:  # the store may be down: the rest of the loop does not depend on it
+                log.exception("visits closer: start-up task failed")
+        while not self._stop.is_set():
+            try:
+                closed = close_due(self._store, self._clock(), self._window, self._keep)
+                if closed:
+                    log.info("visits closed", extra={"days": len(closed), "visits": sum(n for *_, n in closed)})
+            except Exception:  # the store may be down; the next round retries the same days
+                log.exception("closing visits failed")
+            self._stop.wait(self._interval)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            # A thread waiting for the store lock behind the writer's drain is not worth waiting for: it
+            # stops at its next check, and one holding the lock finishes its statement before the store closes.
+            self._thread.join(2)

@@ -1,0 +1,8 @@
+-- Exit pages (the last page of each visit): visitors, visits, bounce rate (%) and visit duration (s), most visitors first.
+-- Parameters: {site:String}, {from:Date}, {to:Date}.
+-- Role: read (a suppressed view: rows under the site's small_cell_threshold fold into '(other)').
+-- Same numbers as POST /api/stats/query with dimensions ["visit:exit_page"] for the days the sessioniser has closed.
+SELECT value AS exit_page, visitors, visits, bounce_rate, visit_duration
+FROM analytics.read_visits(site = {site:String}, from = {from:Date}, to = {to:Date}, dimension = 'exit_page')
+ORDER BY value = '(other)', visitors DESC, value
+LIMIT 100

@@ -1,0 +1,8 @@
+-- Traffic sources: utm_source, else the referrer host, else Direct / None (from the first event of the visit): visitors, visits, bounce rate (%) and visit duration (s), most visitors first.
+-- Parameters: {site:String}, {from:Date}, {to:Date}.
+-- Role: read (a suppressed view: rows under the site's small_cell_threshold fold into '(other)').
+-- Same numbers as POST /api/stats/query with dimensions ["visit:source"] for the days the sessioniser has closed.
+SELECT value AS source, visitors, visits, bounce_rate, visit_duration
+FROM analytics.read_visits(site = {site:String}, from = {from:Date}, to = {to:Date}, dimension = 'source')
+ORDER BY value = '(other)', visitors DESC, value
+LIMIT 100

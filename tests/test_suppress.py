@@ -1,0 +1,147 @@
+"""Small-cell suppression with k = 5: 4 visitors from one city, 50 from another (and, on a second site, 6
+from a third). No non-admin read path — the stats API, the read role's views, CSV, heatmap cells — names
+the small city or lets a total minus the visible rows give its 4 visitors; the admin sees everything."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import TEST_CONFIG
+from live import wait_for
+from starlette.testclient import TestClient
+
+from collector import visits
+from collector.app import create_app
+from collector.read import answer, catalog, suppress
+from collector.settings import Settings
+
+READER = {"authorization": "Basic " + base64.b64encode(b"reader:pw").decode()}
+ADMIN = {"authorization": "Bearer admin-token"}
+DAY = (dt.datetime.now(dt.UTC) - dt.timedelta(days=5)).date()
+RANGE = [DAY.isoformat(), DAY.isoformat()]
+# site -> [(city, visitors)]
+CITIES = {"test.example": [("Big City", 50), ("Small Town", 4)],
+          "strict.example": [("Big City", 50), ("Small Town", 4), ("Mid Town", 6)]}
+
+
+def insert_visitors(store: Any) -> None:
+    rows, vid = [], 1
+    start = int(dt.datetime.combine(DAY, dt.time(12), dt.UTC).timestamp())
+    for site, cities in CITIES.items():
+        for city, n in cities:
+            for _ in range(n):
+                # One pageview and one heatmap click each: the small town's visitors click one cell, the others
+                # another.
+                cell = (0.05, 0.02) if city == "Small Town" else (0.5, 0.5)
+                for offset, kind in ((0, "pageview"), (10, "click")):
+                    rows.append((site, start + vid + offset, kind, "heatmap" if kind == "click" else "", "/", "GB",
+                                 city, vid, *(cell if kind == "click" else (0.0, 0.0)), 1280, 30, 400))
+                vid += 1
+    store.client.insert("analytics.events", rows, column_names=[
+        "site", "ts", "type", "name", "path", "country", "city", "visitor_id", "x", "y", "viewport_width",
+        "retention_days", "rollup_retention_days"])
+
+
+@pytest.fixture(scope="module")
+def client(session_store: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    store = session_store
+    for (table,) in store.query("SELECT name FROM system.tables WHERE database = 'analytics' "
+                                "AND engine LIKE '%MergeTree'"):
+        store.command(f"TRUNCATE TABLE analytics.{table}")
+    insert_visitors(store)
+    visits.close_due(store, time.time())
+    tmp = tmp_path_factory.mktemp("suppress")
+    (tmp / "sites.toml").write_text(TEST_CONFIG + f'[users.reader]\nrole = "read"\n'
+                                    f'password_sha256_hex = "{hashlib.sha256(b"pw").hexdigest()}"\n')
+    app = create_app(Settings(data_dir=tmp / "data", config_path=tmp / "sites.toml", admin_token="admin-token"),
+                     store=store)
+    with TestClient(app) as c:
+        yield c
+
+
+def ask(client: TestClient, site: str, headers: dict[str, str] = READER, **body: Any) -> dict[str, Any]:
+    response = client.post("/api/stats/query", headers=headers,
+                           json={"site_id": site, "date_range": RANGE, "metrics": ["visitors"], **body})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def shown(result: dict[str, Any]) -> dict[str, int]:
+    return {r["dimensions"][0]: r["metrics"][0] for r in result["results"]}
+
+
+@pytest.mark.parametrize("metrics", [["visitors"], ["visitors", "visits", "bounce_rate"]])
+def test_the_stats_api_never_shows_or_implies_the_small_city(client: TestClient, metrics: list[str]) -> None:
+    # Event metrics (raw events) and session metrics (visit rollups) alike.
+    total = ask(client, "test.example", metrics=metrics)["results"][0]["metrics"][0]
+    assert total == 54
+    two = ask(client, "test.example", metrics=metrics, dimensions=["visit:city"])
+    # With two cities, the small one's 4 visitors would be the total minus the big one: the big one folds too.
+    assert shown(two) == {"(other)": 54} and two["meta"]["suppressed_rows"] == 2
+    assert two["meta"]["small_cell_threshold"] == 5
+    three = ask(client, "strict.example", metrics=metrics, dimensions=["visit:city"], include={"total_rows": True})
+    # With a third city, the small one folds with the next smallest: the big city is shown by name.
+    assert shown(three) == {"Big City": 50, "(other)": 10} and three["meta"]["suppressed_rows"] == 2
+    total3 = ask(client, "strict.example", metrics=metrics)["results"][0]["metrics"][0]
+    for result, everyone in ((two, total), (three, total3)):
+        assert "Small Town" not in str(result)
+        assert everyone - sum(shown(result).values()) == 0  # no hidden remainder for a total to reveal
+    admin = ask(client, "strict.example", headers=ADMIN, metrics=metrics, dimensions=["visit:city"])
+    assert shown(admin) == {"Big City": 50, "Mid Town": 6, "Small Town": 4}
+
+
+def test_other_is_withheld_when_itself_below_k(client: TestClient) -> None:
+    # Filtered to the small town alone: one row of 4 visitors, and nothing to pair it with.
+    result = ask(client, "test.example", dimensions=["visit:city"], filters=[["is", "visit:city", ["Small Town"]]])
+    assert result["results"] == [] and result["meta"]["suppressed_other_row"] is True
+    totals = ask(client, "test.example", filters=[["is", "visit:city", ["Small Town"]]])
+    assert totals["results"] == [{"dimensions": [], "metrics": [None]}]
+    assert ask(client, "test.example", headers=ADMIN, filters=[["is", "visit:city", ["Small Town"]]])[
+        "results"][0]["metrics"] == [4]
+
+
+def test_the_read_roles_views_fold_the_same_way(client: TestClient) -> None:
+    store = client.app.state.collector.store  # type: ignore[attr-defined]
+    assert {"analytics.read_visits", "analytics.read_pages", "analytics.read_goals",
+            "analytics.read_heatmap"} <= catalog.READ_OBJECTS
+    rows = {site: store.query("SELECT value, visitors FROM analytics.read_visits(site = {s:String}, from = {d:Date}, "
+                              "to = {d:Date}, dimension = 'city')", {"s": site, "d": DAY}) for site in CITIES}
+    assert dict(rows["test.example"]) == {"(other)": 54}
+    assert dict(rows["strict.example"]) == {"Big City": 50, "(other)": 10}
+
+
+def test_csv_export_inherits_the_suppression(client: TestClient) -> None:
+    result = ask(client, "strict.example", metrics=["visitors", "pageviews"], dimensions=["visit:city"])
+    text = answer.to_csv(result)
+    assert text.splitlines() == ["visit:city,visitors,pageviews", "Big City,50,50", "(other),10,10"]
+
+
+def test_heatmap_cells_fold_below_k(client: TestClient) -> None:
+    def cells(site: str, headers: dict[str, str]) -> dict[str, Any]:
+        return client.get("/api/stats/heatmap", headers=headers, params={
+            "site_id": site, "page": "/", "width": "1200", "from": DAY.isoformat(), "to": DAY.isoformat()}).json()
+
+    # Two cells (4 and 60 visitors): the small one cannot be hidden alone next to the page's click total.
+    strict = cells("strict.example", READER)
+    assert strict["cells"] == [] and strict["other"] == {"clicks": 60, "visitors": 60}
+    two = cells("test.example", READER)
+    assert two["cells"] == [] and two["other"] == {"clicks": 54, "visitors": 54}
+    admin = cells("test.example", ADMIN)
+    assert sorted((c["x"], c["y"], c["visitors"]) for c in admin["cells"]) == [(0.05, 0.0, 4), (0.5, 0.5, 50)]
+
+
+def test_the_published_threshold_is_the_sites(client: TestClient) -> None:
+    store = client.app.state.collector.store  # type: ignore[attr-defined]
+    config = client.app.state.collector.config  # type: ignore[attr-defined]
+    wait_for(lambda: store.query("SELECT uniqExact(site) FROM analytics.site_privacy")[0][0] == len(config.sites),
+             30, "the published thresholds")
+    k = dict(store.query("SELECT site, argMax(small_cell_threshold, updated_at) FROM analytics.site_privacy "
+                         "GROUP BY site"))
+    assert k == {site: policy.small_cell_threshold for site, policy in config.sites.items()}
+    assert suppress.threshold(config, "test.example", admin=True) == 0
