@@ -161,3 +161,13 @@ def test_allowed_statements_run(sql_api: Api) -> None:  # noqa: F811
                   "SELECT 1 AS `Page views` FORMAT JSONEachRow",
                   "SELECT * FROM events WHERE site IN (SELECT site FROM analytics.site_daily)"]:
         ok_text(sql_api, "analyst", query)
+
+
+def test_read_role_calls_the_dashboard_views_for_its_sites_only(sql_api: Api) -> None:  # noqa: F811
+    sql_api.send(event())
+    sql_api.flush()
+    call = "SELECT count() FROM analytics.read_pages(site = '{site}', from = '2000-01-01', to = '2100-01-01')"
+    assert ok_text(sql_api, "reader", call.format(site="test.example")).strip().isdigit()
+    assert ok_text(sql_api, "siteonly", call.format(site="test.example")).strip().isdigit()
+    _refused(sql_api, "siteonly", call.format(site="country.example"))
+    _refused(sql_api, "siteonly", "SELECT count() FROM analytics.read_pages(from = '2000-01-01', to = '2100-01-01')")
