@@ -136,7 +136,7 @@ def test_replay_of_a_stored_segment_makes_the_same_decision(store, tmp_path: Pat
     deduplication token drops them and the duplicate count is not doubled."""
     row = ["test.example", int(time.time()), "pageview", "", "test.example", "/r", "", "", "", "", "", {}, "", "",
            "", "", "", 0, "", "", "", "", "desktop", "anonymous", 7, 7, 0.0, 0.0, "", "", "", 0, 0, 0.0, "", "",
-           "", "", {}, 30, 400]
+           "", "", {}, 30, 400, 0]
     keyed = orjson.dumps([*row, f"k:{EVENT_ID}"])
     tables = {EVENTS: b"\n".join([keyed, keyed])}
     sidecar = tmp_path / "1-abc.dup"

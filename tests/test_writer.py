@@ -167,5 +167,5 @@ def test_a_segment_the_healthy_store_refuses_is_quarantined_not_blocking(
     rendered = metrics.render().splitlines()
     assert metrics.get("collector_flush_errors_total") >= 5  # every refusal before the quarantine counted
     assert "# TYPE collector_flush_errors_total counter" in rendered
-    assert f"collector_flush_errors_total {metrics.get('collector_flush_errors_total')}" in rendered
+    assert f"collector_flush_errors_total {float(metrics.get('collector_flush_errors_total'))}" in rendered
     assert len(list((spool_dir / "quarantine").glob("*" + SUFFIX))) == 1
