@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 import schemathesis
-from conftest import Api
+from conftest import FIREFOX, Api
 from contract import REFERENCE, SCHEMA, broken, valid_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 
 from collector import request as edge
 from collector.errors import ClientError
@@ -49,7 +49,9 @@ def ledger(make_api: Callable[..., Api]) -> Iterator[Ledger]:
     led = Ledger(api)
     yield led
     stored = api.count("events") + api.count("consent_receipts")
-    assert stored == led.accepted, f"{stored} rows stored, {led.accepted} acknowledged over {led.cases} cases"
+    # A repeated event_id (hypothesis does repeat values) is acknowledged and, by design, stored once.
+    repeats = api.collector.metrics.get("collector_events_dropped_total", reason="duplicate")
+    assert stored == led.accepted - repeats, f"{stored} rows stored, {led.accepted} acknowledged, {repeats} repeats"
     assert led.accepted > 0 and led.refused > 0, "the fuzzing never stored or never refused: it proved nothing"
 
 
@@ -81,7 +83,9 @@ def test_api_never_5xx_and_no_4xx_stores(ledger: Ledger) -> None:
 
             try:
                 run()
-            except (schemathesis.core.errors.UnsupportedSchema, Unsatisfiable):  # no invalid form of a bare GET
+            except (schemathesis.core.errors.UnsupportedSchema, Unsatisfiable, FailedHealthCheck):
+                # No invalid form of a bare GET, nor of a form body whose fields are all free text (the
+                # dashboard's login): hypothesis finds nothing to generate, which proves nothing either way.
                 assert mode is schemathesis.GenerationMode.NEGATIVE and not ingest
     print(f"schemathesis: {ledger.cases} cases over {len(ops)} operations, {ledger.accepted} events accepted")
     assert ledger.cases >= total
@@ -97,13 +101,25 @@ def retarget(body: Any) -> None:
                 item["action"] = "grant"          # would blur the stored == acknowledged ledger
 
 
+def call(case: Any, ledger: Ledger) -> Any:
+    """The case's request; ingest cases from a browser: schemathesis' in-process client always sends
+    its own user agent, which is (rightly) dropped as a bot and would store nothing."""
+    if case.path != "/api/event":
+        return case.call()
+    kw = case.as_transport_kwargs(base_url="http://testserver", headers={"User-Agent": FIREFOX})
+    data = kw.get("data")
+    body = ({"json": kw["json"]} if "json" in kw else
+            {"content": data} if isinstance(data, bytes | str) else {"data": data})
+    return ledger.api.client.request(kw["method"], kw["url"], headers=kw["headers"], params=kw.get("params"), **body)
+
+
 def check_case(case: Any, ledger: Ledger) -> None:
     if case.path.startswith(ADMIN_PREFIX):
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {TOKEN}"}
     elif case.path == "/api/event" and ledger.cases % 2 == 0:
         retarget(case.body)  # half the cases name a configured site, so the storing path is fuzzed too
     before = ledger.accepted_metric()
-    response = case.call()
+    response = call(case, ledger)
     ledger.cases += 1
     assert response.status_code < 500, (case.path, case.method, response.status_code, response.text[:300])
     gained = ledger.accepted_metric() - before
