@@ -2,7 +2,8 @@
 """The sessioniser's two formulations on the same generated events: `python -m bench.visits_close [rows]`.
 
 `window`: lagInFrame + a running sum over (visitor_id ORDER BY ts), then GROUP BY visit (the former
-collector/visits.py). `array`: one sorted array per visitor split at gaps (collector/visits.py now). For every
+collector/visits.py; it may give events that share the second a visit starts at to the visit before, which
+the generated events never have, so both formulations give the same visits on them). `array`: one sorted array per visitor split at gaps (collector/visits.py now). For every
 site and day, each formulation's visits are inserted into a scratch table, alternating, so that load on the
 machine falls on both alike; then the two tables are compared row for row (they must be equal) and the
 seconds per formulation are printed with their ratio. Then `close_day` itself (rollups, markers) is timed

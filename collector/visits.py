@@ -39,8 +39,9 @@ FIRST = ("referrer_host", "utm_source", "utm_medium", "utm_campaign", "utm_conte
 # by the values themselves, so the same events always give the same visits.
 #
 # One array per visitor, sorted by (ts, path, type, tier, first-event attributes, retention), is split where
-# the gap to the previous event exceeds GAP_S (arraySplit); each piece is a visit. This costs one GROUP BY,
-# where two window functions over the same rows (lagInFrame, then a running sum) cost about ten times more.
+# the gap to the previous event exceeds GAP_S (arraySplit); each piece is a visit. One GROUP BY instead of
+# two window functions (lagInFrame, then a running sum over rows ordered by time alone, which could also give
+# events sharing the second a visit starts at to the visit before); see bench/visits_close.py.
 # In that order the first and last elements are the visit's min and max (ts, path), the first and last
 # pageviews its min and max pageview (ts, path); the first event's attributes are the min of
 # (ts, type != 'pageview', attributes..., tier) over the events at the visit's start.
