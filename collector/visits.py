@@ -37,36 +37,42 @@ FIRST = ("referrer_host", "utm_source", "utm_medium", "utm_campaign", "utm_conte
 # range tell whether its first events continue an earlier visit (such a visit is not counted: it started
 # before); events until the end of the next day let a visit that crosses midnight finish. Ties in time are broken
 # by the values themselves, so the same events always give the same visits.
+#
+# One array per visitor, sorted by (ts, path, type, tier, first-event attributes, retention), is split where
+# the gap to the previous event exceeds GAP_S (arraySplit); each piece is a visit. One GROUP BY instead of
+# two window functions (lagInFrame, then a running sum over rows ordered by time alone, which could also give
+# events sharing the second a visit starts at to the visit before); see bench/visits_close.py.
+# In that order the first and last elements are the visit's min and max (ts, path), the first and last
+# pageviews its min and max pageview (ts, path); the first event's attributes are the min of
+# (ts, type != 'pageview', attributes..., tier) over the events at the visit's start.
 _FIRST_TUPLE = ", ".join(FIRST)
+_E_FIRST = ", ".join(f"e.{i + 5}" for i in range(len(FIRST)))  # FIRST in the sorted tuple: after ts, path, type, tier
+_E_KEEP = len(FIRST) + 5  # rollup_retention_days in the sorted tuple
 _VISITS_SQL = f"""
 SELECT site, toDate(start) AS day, start, visitor_id, fe.{len(FIRST) + 3} AS tier,
     toUInt32(dateDiff('second', start, last)) AS duration_s, pageviews, events, interactions,
     toUInt8(pageviews = 1 AND interactions = 0) AS bounce,
-    if(pageviews > 0, pv_first.2, any_first.2) AS entry_page,
-    if(pageviews > 0, pv_last.2, any_last.2) AS exit_page,
+    if(pageviews > 0, arrayFirst(e -> e.3 = 'pageview', v).2, v[1].2) AS entry_page,
+    if(pageviews > 0, arrayLast(e -> e.3 = 'pageview', v).2, v[-1].2) AS exit_page,
     {", ".join(f"fe.{i + 3} AS {name}" for i, name in enumerate(FIRST))},
     rollup_retention_days
 FROM (
-    SELECT site, visitor_id, visit_no, min(ts) AS start, max(ts) AS last,
-        toUInt32(countIf(type = 'pageview')) AS pageviews, toUInt32(count()) AS events,
-        toUInt32(countIf(type IN {INTERACTIONS!r})) AS interactions,
-        minIf((ts, path), type = 'pageview') AS pv_first, maxIf((ts, path), type = 'pageview') AS pv_last,
-        min((ts, path)) AS any_first, max((ts, path)) AS any_last,
-        min((ts, type != 'pageview', {_FIRST_TUPLE}, tier)) AS fe,
-        max(rollup_retention_days) AS rollup_retention_days
+    SELECT site, visitor_id, v, v[1].1 AS start, v[-1].1 AS last,
+        toUInt32(arrayCount(e -> e.3 = 'pageview', v)) AS pageviews, toUInt32(length(v)) AS events,
+        toUInt32(arrayCount(e -> e.3 IN {INTERACTIONS!r}, v)) AS interactions,
+        arrayReduce('min', arrayMap(e -> (e.1, e.3 != 'pageview', {_E_FIRST}, e.4),
+                                    arrayFilter(e -> e.1 = start, v))) AS fe,
+        arrayMax(arrayMap(e -> e.{_E_KEEP}, v)) AS rollup_retention_days
     FROM (
-        SELECT *, sum(starts) OVER (PARTITION BY visitor_id ORDER BY ts
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS visit_no
-        FROM (
-            SELECT site, visitor_id, ts, type, path, tier, {_FIRST_TUPLE}, rollup_retention_days,
-                dateDiff('second', lagInFrame(ts, 1, toDateTime(0)) OVER (PARTITION BY visitor_id ORDER BY ts
-                         ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), ts) > {GAP_S} AS starts
-            FROM analytics.events
-            WHERE site = {{site:String}}
-              AND ts >= toDateTime({{{{FROM}}:Date}}) - {GAP_S} AND ts < toDateTime({{{{TO}}:Date}}) + 2 * 86400
-        )
+        SELECT site, visitor_id,
+            arraySort(groupArray((ts, path, type, tier, {_FIRST_TUPLE}, rollup_retention_days))) AS evs
+        FROM analytics.events
+        WHERE site = {{site:String}}
+          AND ts >= toDateTime({{{{FROM}}:Date}}) - {GAP_S} AND ts < toDateTime({{{{TO}}:Date}}) + 2 * 86400
+        GROUP BY site, visitor_id
     )
-    GROUP BY site, visitor_id, visit_no
+    ARRAY JOIN arraySplit((e, gap) -> gap > {GAP_S}, evs,
+                          arrayDifference(arrayMap(e -> toInt64(toUnixTimestamp(e.1)), evs))) AS v
 )
 WHERE day BETWEEN {{{{FROM}}:Date}} AND {{{{TO}}:Date}}
 """
