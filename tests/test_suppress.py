@@ -145,3 +145,8 @@ def test_the_published_threshold_is_the_sites(client: TestClient) -> None:
                          "GROUP BY site"))
     assert k == {site: policy.small_cell_threshold for site, policy in config.sites.items()}
     assert suppress.threshold(config, "test.example", admin=True) == 0
+
+
+def test_heatmap_refuses_an_unknown_period_with_a_400(client: TestClient) -> None:
+    answer = client.get("/api/stats/heatmap", headers=READER, params={"site_id": "test.example", "date_range": "2y"})
+    assert answer.status_code == 400 and "date_range" in answer.text

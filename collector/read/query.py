@@ -157,10 +157,12 @@ def date_range(value: Any, today: dt.date, first_day: dt.date | None) -> tuple[d
         for _ in range(months[value] - 1):
             first = (first - dt.timedelta(days=1)).replace(day=1)
         return first, today
-    start = {"day": today, "7d": today - dt.timedelta(days=6), "30d": today - dt.timedelta(days=29),
-             "month": today.replace(day=1), "year": today.replace(month=1, day=1),
-             "all": max(first_day or today, today - dt.timedelta(days=MAX_DAYS))}[value]
-    return start, today
+    starts = {"day": today, "7d": today - dt.timedelta(days=6), "30d": today - dt.timedelta(days=29),
+              "month": today.replace(day=1), "year": today.replace(month=1, day=1),
+              "all": max(first_day or today, today - dt.timedelta(days=MAX_DAYS))}
+    if not isinstance(value, str) or value not in starts:  # the API's schema refuses it first; other callers not
+        raise bad("date_range", f"must be one of {', '.join([*starts, *months])} or two dates")
+    return starts[value], today
 
 
 def _granularity(start: dt.date, end: dt.date) -> str:
