@@ -150,3 +150,9 @@ def test_the_published_threshold_is_the_sites(client: TestClient) -> None:
 def test_heatmap_refuses_an_unknown_period_with_a_400(client: TestClient) -> None:
     answer = client.get("/api/stats/heatmap", headers=READER, params={"site_id": "test.example", "date_range": "2y"})
     assert answer.status_code == 400 and "date_range" in answer.text
+
+
+def test_the_answer_csv_neutralises_formula_cells() -> None:
+    result = {"query": {"dimensions": ["event:page"], "metrics": ["visitors"]},
+              "results": [{"dimensions": ["=HYPERLINK(1)"], "metrics": [7]}, {"dimensions": ["/a"], "metrics": [None]}]}
+    assert answer.to_csv(result).splitlines() == ["event:page,visitors", "'=HYPERLINK(1),7", "/a,"]

@@ -7,16 +7,14 @@ it (the dashboard, CSV export) inherits the rule. `to_csv` is the CSV form of an
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import replace
 from typing import Any
 
 from .. import visits
 from ..config import Config
 from ..store import Store
-from . import builder, suppress
+from . import builder, csv_export, suppress
 from .builder import Context
 from .query import Condition, Query, conditions
 
@@ -186,10 +184,7 @@ def echo(q: Query) -> dict[str, Any]:
 
 
 def to_csv(answer: dict[str, Any]) -> str:
-    """An answer as CSV: one column per dimension and metric, suppressed cells empty."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*answer["query"]["dimensions"], *answer["query"]["metrics"]])
-    for item in answer["results"]:
-        writer.writerow([*item["dimensions"], *("" if v is None else v for v in item["metrics"])])
-    return out.getvalue()
+    """An answer as CSV: one column per dimension and metric, suppressed cells empty, cells a spreadsheet
+    would evaluate neutralised (the one CSV writer, collector/read/csv_export.py)."""
+    rows = ([*item["dimensions"], *item["metrics"]] for item in answer["results"])
+    return csv_export.to_csv([*answer["query"]["dimensions"], *answer["query"]["metrics"]], rows).decode("utf-8-sig")
