@@ -144,6 +144,37 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _move(args: argparse.Namespace) -> int:
+    """Copy the embedded store of COLLECTOR_DATA_DIR to the server at --to (see collector/move.py)."""
+    from dataclasses import replace
+
+    from . import move
+    from .store import Store
+
+    settings = from_env()
+    logs.configure(settings.log_level)
+    source = open_store(replace(settings, clickhouse_url=None))
+    try:
+        target = Store(move.connect(args.to), embedded=False)
+        try:
+            report = move.run(source, target, salts_dir=settings.data_dir / "salts")
+        finally:
+            target.close()
+    except move.MoveError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+    print("table\tstore rows\tserver rows")
+    for table, here, there in report.counts:
+        print(f"{table}\t{here}\t{there}" + ("" if here == there else "\tMISMATCH"))
+    print(f"moved {len(report.moved)} partition(s), {len(report.skipped)} already on the server; "
+          f"{report.salts_seeded} daily salt(s) given to the server", file=sys.stderr)
+    print(f"consented visitor ids are keyed by {settings.data_dir / 'secret.key'}: every collector writing to "
+          "the server must use that key (docs/deploy/moving-up.md)", file=sys.stderr)
+    return 0 if report.verified else 1
+
+
 def _dsar(args: argparse.Namespace) -> int:
     """Data-subject export/delete and site purge on the store (embedded: the server must be stopped)."""
     from . import rights
@@ -219,6 +250,12 @@ def parser() -> argparse.ArgumentParser:
                      help="the running collector to ask when it holds the store (default: $COLLECTOR_URL or "
                           f"{sqlclient.DEFAULT_URL})")
     sql.set_defaults(func=_sql)
+    move = sub.add_parser("move", help="copy the embedded store (COLLECTOR_DATA_DIR) to a ClickHouse server, "
+                          "table by table; resumable; verifies row counts. Stop the collector first.")
+    move.add_argument("--to", required=True, metavar="URL",
+                      help="the server: http(s)://user:password@host:port/analytics[?proxy_path=/path], as a "
+                           "user that may create tables and alter partitions")
+    move.set_defaults(func=_move)
     dsar = sub.add_parser("dsar", help="data-subject export/delete by stored visitor id, or purge a site")
     dsar.add_argument("action", choices=("export", "delete", "purge"))
     dsar.add_argument("--site", required=True)
