@@ -77,11 +77,27 @@ class _Server(uvicorn.Server):
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from . import cluster
+    from .salt_table import DDL as SALTS_DDL
+    from .store import meta_statements, migration_files
+
+    if args.cluster is not None:
+        cluster.check_name(args.cluster)
+    # On a cluster the salts table is created here, on every host, before any collector starts (a collector
+    # would create it on the one host it reaches).
+    extra = [cluster.everywhere(SALTS_DDL, args.cluster)] if args.cluster else []
+    if args.dry_run:
+        statements = meta_statements(args.cluster) + [s for _, group in cluster.plan(migration_files(), args.cluster)
+                                                      for s in group] + extra
+        print(";\n\n".join(s.strip() for s in statements) + ";")
+        return 0
     settings = from_env()
     logs.configure(settings.log_level)
     store = open_store(settings)
     try:
-        applied = migrate(store)
+        applied = migrate(store, cluster=args.cluster)
+        for statement in extra:
+            store.command(statement)
     finally:
         store.close()
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
@@ -241,7 +257,12 @@ def parser() -> argparse.ArgumentParser:
                        help="N ingest processes sharing the port (embedded: plus one store owner); see README, "
                             "Running on every core. Without it: one process.")
     serve.set_defaults(func=_serve)
-    sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
+    mig = sub.add_parser("migrate", help="apply pending schema migrations")
+    mig.add_argument("--cluster", metavar="NAME",
+                     help="render the migrations ON CLUSTER NAME (Replicated engines, local + Distributed tables; "
+                          "see docs/deploy/cluster.md) and apply them through CLICKHOUSE_URL")
+    mig.add_argument("--dry-run", action="store_true", help="print the statements instead of applying them")
+    mig.set_defaults(func=_migrate)
     sql = sub.add_parser("sql", help="run one SQL query on the store (a FORMAT clause works); while a server "
                          "holds the embedded store, through its /sql as the admin (COLLECTOR_ADMIN_TOKEN)")
     sql.add_argument("query")
