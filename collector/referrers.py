@@ -13,12 +13,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from .event import Event, Reason
-
-if TYPE_CHECKING:
-    from .pipeline import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +48,3 @@ def referrer_host(referrer: str) -> str:
         return ""
     return authority.split(":", 1)[0].lower().rstrip(".")
 
-
-def referrer_spam(event: Event, ctx: Context) -> Event:
-    """Pipeline step: drop an event whose referrer host is listed (subdomains included)."""
-    spam = ctx.spam
-    if event.referrer and spam.domains and spam.is_spam(referrer_host(event.referrer)):
-        return event.drop(Reason.REFERRER_SPAM)
-    return event
