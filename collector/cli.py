@@ -77,7 +77,8 @@ def _sql(args: argparse.Namespace) -> int:
             raise StoreLocked(f"{exc} Or set COLLECTOR_ADMIN_TOKEN to query it through the server's /sql.") from None
         fmt = "JSONEachRow" if args.format == "json" and not own_format else "TabSeparatedWithNames"
         try:
-            body = sqlclient.query(args.url, settings.admin_token, args.query, fmt)
+            url = args.url or os.environ.get("COLLECTOR_URL", sqlclient.DEFAULT_URL)
+            body = sqlclient.query(url, settings.admin_token, args.query, fmt)
         except sqlclient.RemoteError as remote:
             print(f"collector: query failed: {remote}", file=sys.stderr)
             return 1
@@ -165,8 +166,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="collector", description="Privacy-first analytics event collector")
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP collector")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=_positive, metavar="N",
                        help="N ingest processes sharing the port (embedded: plus one store owner); see README, "
                             "Running on every core. Without it: one process.")
@@ -174,20 +175,21 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
     sql = sub.add_parser("sql", help="run one SQL query on the store (a FORMAT clause works); while a server "
                          "holds the embedded store, through its /sql as the admin (COLLECTOR_ADMIN_TOKEN)")
-    sql.add_argument("query")
+    sql.add_argument("query", help="one ClickHouse SQL statement")
     sql.add_argument("--format", choices=("tsv", "json"), default="tsv", help="output when the query has no FORMAT")
-    sql.add_argument("--url", default=os.environ.get("COLLECTOR_URL", sqlclient.DEFAULT_URL),
+    sql.add_argument("--url",
                      help="the running collector to ask when it holds the store (default: $COLLECTOR_URL or "
                           f"{sqlclient.DEFAULT_URL})")
     sql.set_defaults(func=_sql)
     dsar = sub.add_parser("dsar", help="data-subject export/delete by stored visitor id, or purge a site")
-    dsar.add_argument("action", choices=("export", "delete", "purge"))
-    dsar.add_argument("--site", required=True)
+    dsar.add_argument("action", choices=("export", "delete", "purge"),
+                      help="export or delete one visitor's rows and receipts, or purge every row of a site")
+    dsar.add_argument("--site", required=True, help="the site id")
     dsar.add_argument("--visitor", help="the pseudonymous visitor id as stored (UInt64); not for purge")
     dsar.set_defaults(func=_dsar)
     inv = sub.add_parser("inventory", help="the privacy inventory: every stored field, why, tiers, retention")
-    inv.add_argument("--format", choices=("json", "markdown"), default="json")
-    inv.add_argument("--site")
+    inv.add_argument("--format", choices=("json", "markdown"), default="json", help="output format")
+    inv.add_argument("--site", help="one site's inventory (its retention and tiers); default: every site")
     inv.set_defaults(func=_inventory)
     return p
 
