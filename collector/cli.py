@@ -169,8 +169,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=_positive, metavar="N",
-                       help="N ingest processes sharing the port (embedded: plus one store owner); see README, "
-                            "Running on every core. Without it: one process.")
+                       help="N ingest processes sharing the port (embedded: plus one store owner; see the "
+                            "manual, Deploy: workers). Without it: one process.")
     serve.set_defaults(func=_serve)
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
     sql = sub.add_parser("sql", help="run one SQL query on the store (a FORMAT clause works); while a server "

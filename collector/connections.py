@@ -34,7 +34,7 @@ NEVER = math.inf
 
 @dataclass(frozen=True, slots=True)
 class EdgeLimits:
-    """The limits every connection of this process is held to (from the settings; see README, Deploy)."""
+    """The limits every connection of this process is held to (from the settings; see docs/deploy/index.md)."""
 
     max_header_bytes: int
     max_headers: int

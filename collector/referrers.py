@@ -4,7 +4,7 @@ are dropped with Reason.REFERRER_SPAM and counted like every other drop.
 The list is a text file in the format of Matomo's community list (matomo-org/referrer-spam-list,
 `spammers.txt`: one host per line, public domain), the list Matomo and Plausible filter with. No package
 registry publishes it, so the operator points COLLECTOR_REFERRER_SPAM_LIST at a copy and refreshes it
-(README, "Bots and spam"); without one nothing is dropped for this reason. Its version (the first 12 hex
+(the manual: Privacy, bots and spam); without one nothing is dropped for this reason. Its version (the first 12 hex
 digits of the file's SHA-256) and size are in /metrics.
 """
 
