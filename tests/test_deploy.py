@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from collector.read.catalog import READ_OBJECTS
+from collector.settings import SettingsError, from_env
 from collector.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,3 +132,12 @@ def test_system_log_tables_are_bounded_by_ttl() -> None:
     assert {log.tag for log in kept} >= {"query_log", "part_log", "trace_log", "metric_log", "text_log"}
     for log in kept:
         assert re.fullmatch(r"event_date \+ INTERVAL \d+ DAY DELETE", log.findtext("ttl") or ""), log.tag
+
+
+def test_the_writers_own_user_is_a_server_setting() -> None:
+    server = "http://admin:x@clickhouse:8123/analytics"
+    ingest = "http://ingest:y@clickhouse:8123/analytics"
+    assert from_env({"CLICKHOUSE_URL": server, "CLICKHOUSE_INGEST_URL": ingest}).clickhouse_ingest_url == ingest
+    assert from_env({"CLICKHOUSE_URL": server}).clickhouse_ingest_url is None
+    with pytest.raises(SettingsError, match="CLICKHOUSE_INGEST_URL is set without CLICKHOUSE_URL"):
+        from_env({"CLICKHOUSE_INGEST_URL": ingest})
