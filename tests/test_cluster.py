@@ -17,16 +17,21 @@ CLUSTER = "analytics_cluster"
 
 
 class Recorder:
-    """Takes the statements `migrate` sends; a store with no migration recorded yet."""
+    """Takes the statements `migrate` sends; a store with no migration recorded yet, where this caller wins
+    every migration claim it makes (when migrations are claimed before they are applied)."""
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.owner = ""
 
     def command(self, sql: str, settings: dict[str, Any] | None = None) -> None:
         self.sent.append(sql)
+        claim = re.search(r"INSERT INTO analytics_meta\.migration_claims .*'(\w+)'\)", sql)
+        if claim:
+            self.owner = claim.group(1)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return []
+        return [(self.owner,)] if sql.startswith("SELECT owner") else []
 
 
 def rendered() -> list[str]:
@@ -39,7 +44,8 @@ def test_without_a_cluster_migrate_runs_the_files_as_written() -> None:
     assert all(cluster.render(sql, None) == [sql] for _, _, sql in files)
     recorder = Recorder()
     migrate(recorder)  # type: ignore[arg-type]
-    applied = [s for s in recorder.sent if not s.startswith("INSERT INTO analytics_meta.migrations")]
+    applied = [s for s in recorder.sent
+               if not s.startswith("INSERT INTO analytics_meta.") and "analytics_meta.migration_claims" not in s]
     assert applied == meta_statements() + [sql for _, _, sql in files]
     assert meta_statements()[1] == cluster.everywhere(meta_statements()[1], None)
 
