@@ -43,7 +43,11 @@ def _migrate(args: argparse.Namespace) -> int:
     from .store import meta_statements, migration_files
 
     if args.cluster is not None:
-        cluster.check_name(args.cluster)
+        try:
+            cluster.check_name(args.cluster)
+        except ValueError as exc:
+            print(f"collector: {exc}", file=sys.stderr)
+            return 2
     # On a cluster the salts table is created here, on every host, before any collector starts (a collector
     # would create it on the one host it reaches).
     extra = [cluster.everywhere(SALTS_DDL, args.cluster)] if args.cluster else []

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from collector import cluster
+import pytest
+
+from collector import cli, cluster
 from collector.salt_table import DDL as SALTS_DDL
 from collector.store import Store, meta_statements, migrate, migration_files
 
@@ -86,3 +88,12 @@ def test_stored_tables_are_replicated_locals_under_distributed_tables() -> None:
     assert altered == {"analytics.events_local", "analytics.events"}
     salts = rendered()[-1]
     assert "ReplicatedMergeTree('/clickhouse/tables/all/analytics_meta/daily_salts', '{shard}-{replica}')" in salts
+
+
+def test_dry_run_prints_the_cluster_statements_without_a_store(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["migrate", "--cluster", CLUSTER, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(f"ON CLUSTER '{CLUSTER}'") == len([s for s in rendered() if "ON CLUSTER" in s])
+    assert "analytics_meta.daily_salts" in out and "ENGINE = Distributed" in out
+    assert cli.main(["migrate", "--cluster", "no such; DROP", "--dry-run"]) == 2
+    assert "letters, digits and underscores" in capsys.readouterr().err
