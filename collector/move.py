@@ -168,12 +168,14 @@ def run(source: Store, target: Store, bar_for: Callable[[int], Bar] = Bar, chunk
                             started=(table.name, partition) in done)
             report.moved.append((table.name, partition, rows))
             bar.partition(table.name, partition, rows, skipped=False)
+        if table.name in REWRITTEN_AT_START:
+            _drop_other_partitions(target, table)
     bar.end()
     target.command(f"DROP DATABASE IF EXISTS {STAGING}")
     for table in tables:
         source.command(f"SYSTEM START MERGES analytics.{table.name}")
-    there = _logical_rows(target, tables)
-    report.counts = [(name, here, there[name]) for name, here in _logical_rows(source, tables).items()]
+    here, there = _logical_rows(source, tables), _logical_rows(target, tables)
+    report.counts = [(t.name, here[t.name], there[t.name]) for t in tables]
     if salts_dir is not None:
         report.salts_seeded = seed_salts(target, salts_dir)
     return report
@@ -195,6 +197,17 @@ def _refuse_foreign_rows(target: Store, tables: list[Table], recorded: dict[tupl
         table, partition = foreign[0]
         raise MoveError(f"the server's analytics.{table} already holds rows this move did not copy (partition "
                         f"{partition}): move into a server no collector has written to yet")
+
+
+def _drop_other_partitions(target: Store, table: Table) -> None:
+    """A table a collector rewrites at start ends as the store had it: what a collector already wrote there
+    goes (it writes it again at its next start)."""
+    mine = {p for p, _ in table.partitions}
+    held = target.query("SELECT DISTINCT partition_id FROM system.parts WHERE database = 'analytics' "
+                        "AND table = {t:String} AND active", {"t": table.name})
+    for (partition,) in held:
+        if partition not in mine:
+            target.command(f"ALTER TABLE analytics.{table.name} DROP PARTITION ID {_quote(partition)}")
 
 
 def _prepare_staging(target: Store, name: str) -> bool:
