@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from collector import writer
 from collector.read.catalog import READ_OBJECTS
 from collector.settings import SettingsError, from_env
 from collector.store import Store
@@ -101,6 +102,8 @@ def test_each_user_may_do_its_job_and_nothing_else(session_store: Store) -> None
     assert all(allowed(rules, "ingest", "INSERT", t) for t in ("analytics.events", "analytics.event_ids",
                                                                "analytics.consent_receipts", "analytics.dropped_daily"))
     assert allowed(rules, "ingest", "SELECT", "analytics.event_ids")  # the duplicate check: keys, no visitor
+    # Exactly the tables the writer inserts into (collector/writer.py), nothing more.
+    assert {f"{d}.{t}" for u, p, d, t in rules if u == "ingest" and "INSERT" in p} == set(writer.TABLES)
     assert not any(d != "analytics" for u, _, d, _ in rules if u == "ingest")  # on analytics only
     assert not any(allowed(rules, "dashboard", p, t) for p in ("INSERT", "ALTER", "CREATE", "DROP")
                    for t in ("analytics.events", "analytics.read_pages", "analytics.pages_daily"))

@@ -98,6 +98,7 @@ def test_interrupted_move_resumes_and_the_server_answers_as_the_store(
         for name, rows in before["dashboards"].items():
             assert after["dashboards"][name] == rows, name
         assert server.command("SELECT count() FROM analytics_meta.daily_salts") == 2  # today's and yesterday's
+        assert server.command("SELECT count() FROM system.databases WHERE name = 'analytics_move'") == 0  # staging gone
 
         server.command("INSERT INTO analytics.events (site, ts, type, retention_days) "
                        "VALUES ('other.example', '2021-01-01', 'pageview', 9999)")
