@@ -8,9 +8,10 @@ depends only on what is counted, so asking the same thing again, or spelling it 
 number and nothing averages away. docs/privacy/threat-model.md says what this protects and what it does not.
 
 Our key is the count itself, hashed with a per-site secret (analytics.cell_keys, which no reader can
-select) and the metric's name: `sipHash64Keyed(secret, site, metric, count)`. The rollups keep visitors as
-sketches, from which no per-visitor record key can be summed; keying by the count makes every query that
-counts the same number of visitors show the same figure, however it was filtered, dated or grouped.
+select): `sipHash64Keyed(secret, site, count)`. The rollups keep visitors as sketches, from which no
+per-visitor record key can be summed; keying by the count makes every answer that counts the same number
+show the same figure, however it was filtered, dated or grouped and whichever metric it is (one visitor with
+one pageview is 1 visitor, 1 visit, 1 pageview, 1 event: four metrics, one noise, nothing to average).
 
 The noise is applied where answers are released (the fold of collector/read/suppress.py, and the realtime
 and dashboard card numbers through `perturb`), only when the site's k is above 1: the admin (k = 0) and a
@@ -49,19 +50,19 @@ def _draw(u: str) -> str:
     return f"[{noises}][arrayFirstIndex(e -> ({u} < e), [{', '.join(edges)}])]"
 
 
-def noisy_sql(count: str, metric: str, k: str = "{k:UInt64}", key: str = KEY_SQL) -> str:
+def noisy_sql(count: str, k: str = "{k:UInt64}", key: str = KEY_SQL) -> str:
     """SQL of the exact non-negative count `count` as a reader with threshold `k` sees it: unchanged for
-    k <= 1 and for 0, else count + noise (never below 0), the noise keyed by (site, metric, count)."""
-    u = f"(sipHash64Keyed({key}, {{site:String}}, '{metric}', toUInt64({count})) % 100)"
+    k <= 1 and for 0, else count + noise (never below 0), the noise keyed by (site, count)."""
+    u = f"(sipHash64Keyed({key}, {{site:String}}, toUInt64({count})) % 100)"
     perturbed = f"toUInt64(greatest(0, toInt64({count}) + {_draw(u)}))"
     return f"if({k} > 1 AND {count} > 0, {perturbed}, toUInt64({count}))"
 
 
-def perturb(store: Store, site: str, k: int, metric: str, counts: Sequence[int]) -> list[int]:
+def perturb(store: Store, site: str, k: int, counts: Sequence[int]) -> list[int]:
     """`counts` (exact) as a reader with threshold `k` sees them, by the same SQL as every other answer."""
     if k <= 1 or not counts:
         return [int(c) for c in counts]
-    sql = (f"SELECT {noisy_sql('c', metric)} AS n FROM (SELECT arrayJoin({{counts:Array(UInt64)}}) AS c, "
+    sql = (f"SELECT {noisy_sql('c')} AS n FROM (SELECT arrayJoin({{counts:Array(UInt64)}}) AS c, "
            "rowNumberInAllBlocks() AS i) ORDER BY i")
     with store.lock:
         rows = store.client.query(sql, parameters={"site": site, "k": k, "counts": [int(c) for c in counts]})

@@ -66,8 +66,8 @@ def card(collector: Any, user: User, name: str, site: str, raw_range: str, sub: 
             meta["note"] = "web vitals carry no visitor count to check the small-cell threshold against"
     elif name == "tiers":
         metrics = ["visitors", "visitor_share", "events"]
-        visitors = cellkey.perturb(collector.store, site, k, "visitors", [r["visitors"] for r in rows])
-        events = cellkey.perturb(collector.store, site, k, "events", [r["events"] for r in rows])
+        visitors = cellkey.perturb(collector.store, site, k, [r["visitors"] for r in rows])
+        events = cellkey.perturb(collector.store, site, k, [r["events"] for r in rows])
         everyone = sum(visitors) or 1
         shares = [r["visitor_share"] if k <= 1 else round(100 * v / everyone, 2) for r, v in zip(rows, visitors)]
         results = [([r["tier"]], [v, s, e]) for r, v, s, e in zip(rows, visitors, shares, events, strict=True)]

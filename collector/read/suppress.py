@@ -41,18 +41,18 @@ def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, ord
     `folded` (how many rows it holds), `total_rows` and `suppressed_rows` (over the whole result, before
     LIMIT), `exact_visitors`. Parameters: {site:String}, {k:UInt64} (or the SQL `k`), {limit:UInt64},
     {offset:UInt64}. `order` lists ORDER BY terms over d* and metric names."""
-    def released(count: str, metric: str) -> str:
-        return cellkey.noisy_sql(count, metric, k) if perturb else count
+    def released(count: str) -> str:
+        return cellkey.noisy_sql(count, k) if perturb else count
 
     groups = [f"g{i}" for i in range(ndims)]
     tiebreak = "".join(f", {g} ASC" for g in groups)
     ranked = (f"SELECT *, finalizeAggregation(p_v) AS vis, sum(finalizeAggregation(p_v)) OVER (ORDER BY "
               f"finalizeAggregation(p_v) ASC{tiebreak} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum "
               f"FROM ({inner})")
-    small = f"vis < {k}" + (f" OR {released('vis', 'visitors')} < {k}" if perturb else "")
+    small = f"vis < {k}" + (f" OR {released('vis')} < {k}" if perturb else "")
     flagged = f"SELECT *, {small} OR (cum > 0 AND cum < {k}) AS fold FROM ({ranked})"
     dims = [f"if(fold, '{OTHER}', {g}) AS d{i}" for i, g in enumerate(groups)]
-    cols = dims + [f"{released(sql, name) if name in cellkey.COUNTS else sql} AS {name}"
+    cols = dims + [f"{released(sql) if name in cellkey.COUNTS else sql} AS {name}"
                    for name, sql in metrics.items()]
     cols += ["max(fold) AS is_other", "count() AS folded", "count() OVER () AS total_rows",
              "sum(if(max(fold), count(), 0)) OVER () AS suppressed_rows",

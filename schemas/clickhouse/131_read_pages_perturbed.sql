@@ -23,7 +23,7 @@ FROM
             SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'the site has no cell key yet'), argMin(k1, (created_at, k0, k1)))
             FROM analytics.cell_keys
             WHERE site = {site:String}
-        ), {site:String}, 'visitors', toUInt64(uniqCombined64Merge(12)(p_v))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(uniqCombined64Merge(12)(p_v))) AS visitors,
+        ), {site:String}, toUInt64(uniqCombined64Merge(12)(p_v))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(uniqCombined64Merge(12)(p_v))) AS visitors,
         if(((
             SELECT greatest(1, if(count() = 0, 5, argMax(small_cell_threshold, updated_at)))
             FROM analytics.site_privacy
@@ -32,7 +32,7 @@ FROM
             SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'the site has no cell key yet'), argMin(k1, (created_at, k0, k1)))
             FROM analytics.cell_keys
             WHERE site = {site:String}
-        ), {site:String}, 'pageviews', toUInt64(sum(p_pv))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(sum(p_pv))) AS pageviews,
+        ), {site:String}, toUInt64(sum(p_pv))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(sum(p_pv))) AS pageviews,
         max(fold) AS is_other,
         count() AS folded,
         count() OVER () AS total_rows,
@@ -54,7 +54,7 @@ FROM
                 SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'the site has no cell key yet'), argMin(k1, (created_at, k0, k1)))
                 FROM analytics.cell_keys
                 WHERE site = {site:String}
-            ), {site:String}, 'visitors', toUInt64(vis)) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(vis)) < (
+            ), {site:String}, toUInt64(vis)) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(vis)) < (
                 SELECT greatest(1, if(count() = 0, 5, argMax(small_cell_threshold, updated_at)))
                 FROM analytics.site_privacy
                 WHERE site = {site:String}

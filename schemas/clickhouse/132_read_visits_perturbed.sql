@@ -31,7 +31,7 @@ FROM
             SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'the site has no cell key yet'), argMin(k1, (created_at, k0, k1)))
             FROM analytics.cell_keys
             WHERE site = {site:String}
-        ), {site:String}, 'visitors', toUInt64(uniqCombined64Merge(12)(p_v))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(uniqCombined64Merge(12)(p_v))) AS visitors,
+        ), {site:String}, toUInt64(uniqCombined64Merge(12)(p_v))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(uniqCombined64Merge(12)(p_v))) AS visitors,
         if(((
             SELECT greatest(1, if(count() = 0, 5, argMax(small_cell_threshold, updated_at)))
             FROM analytics.site_privacy
@@ -40,7 +40,7 @@ FROM
             SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'the site has no cell key yet'), argMin(k1, (created_at, k0, k1)))
             FROM analytics.cell_keys
             WHERE site = {site:String}
-        ), {site:String}, 'visits', toUInt64(sum(p_visits))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(sum(p_visits))) AS visits,
+        ), {site:String}, toUInt64(sum(p_visits))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(sum(p_visits))) AS visits,
         if(((
             SELECT greatest(1, if(count() = 0, 5, argMax(small_cell_threshold, updated_at)))
             FROM analytics.site_privacy
@@ -49,7 +49,7 @@ FROM
             SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'the site has no cell key yet'), argMin(k1, (created_at, k0, k1)))
             FROM analytics.cell_keys
             WHERE site = {site:String}
-        ), {site:String}, 'pageviews', toUInt64(sum(p_pv))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(sum(p_pv))) AS pageviews,
+        ), {site:String}, toUInt64(sum(p_pv))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(sum(p_pv))) AS pageviews,
         if(sum(p_visits) = 0, 0, toInt64(round((100 * sum(p_bounces)) / sum(p_visits)))) AS bounce_rate,
         if(sum(p_visits) = 0, 0, toInt64(round(sum(p_dur) / sum(p_visits)))) AS visit_duration,
         if(sum(p_visits) = 0, 0, round(sum(p_pv) / sum(p_visits), 2)) AS views_per_visit,
@@ -74,7 +74,7 @@ FROM
                 SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'the site has no cell key yet'), argMin(k1, (created_at, k0, k1)))
                 FROM analytics.cell_keys
                 WHERE site = {site:String}
-            ), {site:String}, 'visitors', toUInt64(vis)) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(vis)) < (
+            ), {site:String}, toUInt64(vis)) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(vis)) < (
                 SELECT greatest(1, if(count() = 0, 5, argMax(small_cell_threshold, updated_at)))
                 FROM analytics.site_privacy
                 WHERE site = {site:String}

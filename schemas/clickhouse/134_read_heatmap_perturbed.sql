@@ -26,7 +26,7 @@ FROM
             SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'the site has no cell key yet'), argMin(k1, (created_at, k0, k1)))
             FROM analytics.cell_keys
             WHERE site = {site:String}
-        ), {site:String}, 'clicks', toUInt64(sum(p_clicks))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(sum(p_clicks))) AS clicks,
+        ), {site:String}, toUInt64(sum(p_clicks))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(sum(p_clicks))) AS clicks,
         if(((
             SELECT greatest(1, if(count() = 0, 5, argMax(small_cell_threshold, updated_at)))
             FROM analytics.site_privacy
@@ -35,7 +35,7 @@ FROM
             SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'the site has no cell key yet'), argMin(k1, (created_at, k0, k1)))
             FROM analytics.cell_keys
             WHERE site = {site:String}
-        ), {site:String}, 'visitors', toUInt64(uniqCombined64Merge(12)(p_v))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(uniqCombined64Merge(12)(p_v))) AS visitors,
+        ), {site:String}, toUInt64(uniqCombined64Merge(12)(p_v))) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(uniqCombined64Merge(12)(p_v))) AS visitors,
         max(fold) AS is_other,
         count() AS folded,
         count() OVER () AS total_rows,
@@ -57,7 +57,7 @@ FROM
                 SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'the site has no cell key yet'), argMin(k1, (created_at, k0, k1)))
                 FROM analytics.cell_keys
                 WHERE site = {site:String}
-            ), {site:String}, 'visitors', toUInt64(vis)) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(vis)) < (
+            ), {site:String}, toUInt64(vis)) % 100) < e), [5, 15, 35, 65, 85, 95, 100])]))), toUInt64(vis)) < (
                 SELECT greatest(1, if(count() = 0, 5, argMax(small_cell_threshold, updated_at)))
                 FROM analytics.site_privacy
                 WHERE site = {site:String}
