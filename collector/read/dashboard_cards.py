@@ -69,7 +69,8 @@ def card(collector: Any, user: User, name: str, site: str, raw_range: str, sub: 
         visitors = cellkey.perturb(collector.store, site, k, [r["visitors"] for r in rows])
         events = cellkey.perturb(collector.store, site, k, [r["events"] for r in rows])
         everyone = sum(visitors) or 1
-        shares = [r["visitor_share"] if k <= 1 else round(100 * v / everyone, 2) for r, v in zip(rows, visitors)]
+        shares = [r["visitor_share"] if k <= 1 else round(100 * v / everyone, 2)
+                  for r, v in zip(rows, visitors, strict=True)]
         results = [([r["tier"]], [v, s, e]) for r, v, s, e in zip(rows, visitors, shares, events, strict=True)]
         if not all(cellkey.released(r["visitors"], v, k) for r, v in zip(rows, visitors, strict=True)):
             meta["suppressed_rows"], results = len(results), []

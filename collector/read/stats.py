@@ -3,8 +3,8 @@
 day of data) and `GET /api/stats/heatmap` (click cells of one page).
 
 Any user of the sites config (HTTP basic) or the admin token (bearer) may read; a user limited to some
-sites sees only those. Non-admin answers are small-cell suppressed (collector/read/suppress.py) and their counts perturbed
-(collector/read/cellkey.py).
+sites sees only those. Non-admin answers are small-cell suppressed (collector/read/suppress.py) and their
+counts perturbed (collector/read/cellkey.py).
 """
 
 from __future__ import annotations
