@@ -88,8 +88,9 @@ def app(session_store: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     insert(store)
     visits.close_due(store, time.time())
     tmp = tmp_path_factory.mktemp("differencing")
-    (tmp / "sites.toml").write_text(TEST_CONFIG + SITES + f'[users.reader]\nrole = "read"\n'
-                                    f'password_sha256_hex = "{hashlib.sha256(b"pw").hexdigest()}"\n')
+    users = "".join(f'[users.{name}]\nrole = "{name}"\npassword_sha256_hex = "{hashlib.sha256(b"pw").hexdigest()}"\n'
+                    for name in ("reader", "analyst")).replace('role = "reader"', 'role = "read"')
+    (tmp / "sites.toml").write_text(TEST_CONFIG + SITES + users)
     clock = Clock()
     settings = Settings(data_dir=tmp / "data", config_path=tmp / "sites.toml", admin_token="admin-token")
     with TestClient(create_app(settings, clock=clock, store=store)) as client:
@@ -308,6 +309,15 @@ def bound(app: tuple[TestClient, Clock]) -> int:
     at all (with no noise, the attacker rightly takes every figure as exact)."""
     figure = shown_figures(app[0])
     return D_MAX if any(shown != n for n, shown in figure.items()) else 0
+
+
+def test_no_reader_or_analyst_can_read_the_cell_key(client: TestClient, session_store: Any) -> None:
+    (k0,) = session_store.query("SELECT k0 FROM analytics.cell_keys WHERE site = {s:String} LIMIT 1", {"s": K5})[0]
+    for user in ("reader", "analyst"):
+        for text in ("SELECT k0, k1 FROM analytics.cell_keys",
+                     "SELECT * FROM system.columns WHERE table = 'cell_keys'"):
+            r = client.post("/sql", content=(text + " FORMAT JSONEachRow").encode(), auth=(user, "pw"))
+            assert str(k0) not in r.text and (r.status_code >= 400 or r.text.strip() == ""), (user, text, r.text)
 
 
 def test_the_noise_is_there_bounded_and_the_same_for_the_same_count(client: TestClient) -> None:
