@@ -148,6 +148,7 @@ class Context:
     raw_days: int
     closed_through: dt.date | None
     k: int
+    cell_key: Mapping[str, int] | None = None  # the site's noise secret (cellkey.key_of), needed when k > 1
 
 
 def _sql_metrics(q: Query) -> tuple[str, ...]:
@@ -175,6 +176,10 @@ def build(q: Query, ctx: Context) -> Plan:
     """The plan answering `q` (without scroll_depth, see `scroll_plan`)."""
     dims, partials = set(q.dimensions) | set(q.filter_dims), _partials(q)
     params: dict[str, Any] = {"site": q.site, "k": ctx.k}
+    if ctx.k > 1:
+        if ctx.cell_key is None:
+            raise ValueError("a reader's answer needs the site's cell key")  # never noise with a known key
+        params |= ctx.cell_key
     parts: list[tuple[Source, dt.date, dt.date]] = []
     event_rollup = None if q.session else next((s for s in EVENT_ROLLUPS if s.covers(dims, partials)), None)
     # No event rollup holds it and no event dimension asks for events: visits hold the same numbers.

@@ -40,6 +40,19 @@ KEY_SQL = ("(SELECT (argMin(k0, (created_at, k0, k1)) + throwIf(count() = 0, 'th
            "argMin(k1, (created_at, k0, k1))) FROM analytics.cell_keys WHERE site = {site:String})")
 
 
+# The secret as query parameters, read once per answer by `key_of` (the stats API and the heatmap): a scalar
+# subquery per released count costs more than the count itself.
+PARAM_KEY = "({ck0:UInt64}, {ck1:UInt64})"
+
+
+def key_of(store: Store, site: str) -> dict[str, int]:
+    """The site's secret as the parameters of PARAM_KEY; the query fails when the site has none."""
+    with store.lock:
+        rows = store.client.query(f"SELECT {KEY_SQL} AS key", parameters={"site": site}).result_rows
+    k0, k1 = rows[0][0]
+    return {"ck0": int(k0), "ck1": int(k1)}
+
+
 def _draw(u: str) -> str:
     """The p-table as SQL over `u`, a uniform integer in 0..99: the noise of the first bucket above `u`."""
     edges, total = [], 0
@@ -52,7 +65,8 @@ def _draw(u: str) -> str:
 
 def noisy_sql(count: str, k: str = "{k:UInt64}", key: str = KEY_SQL) -> str:
     """SQL of the exact non-negative count `count` as a reader with threshold `k` sees it: unchanged for
-    k <= 1 and for 0, else count + noise (never below 0), the noise keyed by (site, count)."""
+    k <= 1 and for 0, else count + noise (never below 0), the noise keyed by (site, count). `key` is the
+    secret's SQL: KEY_SQL (read in the statement) or PARAM_KEY (parameters from `key_of`)."""
     u = f"(sipHash64Keyed({key}, {{site:String}}, toUInt64({count})) % 100)"
     perturbed = f"toUInt64(greatest(0, toInt64({count}) + {_draw(u)}))"
     return f"if({k} > 1 AND {count} > 0, {perturbed}, toUInt64({count}))"

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..config import Config
 from ..store import Store
-from . import answer, query, suppress
+from . import answer, cellkey, query, suppress
 
 X_CELLS, Y_CELLS = 20, 50  # the grid of migration 044: 5 % of the width by 2 % of the height
 
@@ -34,6 +34,8 @@ def cells(store: Store, config: Config, site: str, page: str, start: dt.date, en
     k = suppress.threshold(config, site, admin)
     params = {"site": site, "page": page, "from": start, "to": end, "width": int(width) if width else -1,
               "k": k, "limit": X_CELLS * Y_CELLS + 1, "offset": 0}
+    if k > 1:
+        params |= cellkey.key_of(store, site)
     rows, dropped = suppress.visible(answer.execute(store, SQL_PERTURBED if k > 1 else SQL, params), k, 2)
     shown = [{"x": int(r["d0"]) / X_CELLS, "y": int(r["d1"]) / Y_CELLS, "clicks": int(r["clicks"]),
               "visitors": int(r["visitors"])} for r in rows if not r["is_other"]]

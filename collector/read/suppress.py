@@ -33,16 +33,17 @@ OTHER = "(other)"
 
 
 def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, order: Sequence[str],
-             perturb: bool = False, k: str = "{k:UInt64}") -> str:
+             perturb: bool = False, k: str = "{k:UInt64}", key: str = cellkey.PARAM_KEY) -> str:
     """Wrap `inner` (columns g0..gN-1, a visitors sketch state `p_v` and partial sums) in the fold.
 
     Output columns: d0..dN-1 (strings, `(other)` for folded rows), the `metrics` (name -> SQL over the
     partials; those named in cellkey.COUNTS perturbed when `perturb`), `is_other` (1 on the folded row),
     `folded` (how many rows it holds), `total_rows` and `suppressed_rows` (over the whole result, before
     LIMIT), `exact_visitors`. Parameters: {site:String}, {k:UInt64} (or the SQL `k`), {limit:UInt64},
-    {offset:UInt64}. `order` lists ORDER BY terms over d* and metric names."""
+    {offset:UInt64}, and when perturbing the cell key's {ck0:UInt64} and {ck1:UInt64} (`cellkey.key_of`;
+    or the SQL `key`). `order` lists ORDER BY terms over d* and metric names."""
     def released(count: str) -> str:
-        return cellkey.noisy_sql(count, k) if perturb else count
+        return cellkey.noisy_sql(count, k, key) if perturb else count
 
     groups = [f"g{i}" for i in range(ndims)]
     tiebreak = "".join(f", {g} ASC" for g in groups)
