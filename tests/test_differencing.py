@@ -6,7 +6,9 @@ The data (one copy per site, so each site has its own cell key):
   /small (12:03, city Small Town); day B: the same big and mid visitors again, the small ones not;
 - day C: the big visitors again, and 3 "overlap" visitors who each view both /o1 and /o2 (two rows under
   k holding the same people, which add up past k in the complementary rule);
-- day D: the big visitors click one heatmap cell of /big on a wide screen, 4 others another on a phone.
+- day D: the big visitors click one heatmap cell of /big on a wide screen, 4 others another on a phone;
+- day E (the last): 4 "early" visitors view /small at 11:58, the big visitors /big from 12:00 (the realtime
+  count is of everything since 5 minutes ago: two windows a minute apart differ by the early ones).
 
 Each attack is a few reader requests whose answers differ by exactly the small group when they are exact (the
 test first plays it as the admin and checks that). The attacker is assumed to know the p-table's bound
@@ -43,7 +45,7 @@ SITES = "".join(f'[sites."{site}"]\ndomains = ["{site}"]\nsmall_cell_threshold =
 READER = {"authorization": "Basic " + base64.b64encode(b"reader:pw").decode()}
 ADMIN = {"authorization": "Bearer admin-token"}
 TODAY = dt.datetime.now(dt.UTC).date()
-A, B, C, D = (TODAY - dt.timedelta(days=n) for n in (7, 6, 5, 4))
+A, B, C, D, E = (TODAY - dt.timedelta(days=n) for n in (7, 6, 5, 4, 3))
 SMALL, OVERLAP = 4, 3  # the hidden groups' true sizes
 D_MAX = cellkey.MAX_NOISE
 
@@ -64,12 +66,14 @@ def insert(store: Any) -> None:
             for day in (A, B, C):
                 view(site, at(day, 12, 0, i), "/big", base + i)
             rows.append((site, at(D, 12, 0, i), "click", "/big", "GB", "Big City", base + i, 0.5, 0.5, 1280))
+            view(site, at(E, 12, 0, i), "/big", base + i)
         for i in range(7):
             for day in (A, B):
                 view(site, at(day, 12, 1, i), "/mid", base + 100 + i, "Mid Town")
         for i in range(SMALL):
             view(site, at(A, 12, 3, i), "/small", base + 200 + i, "Small Town")
             rows.append((site, at(D, 12, 5, i), "click", "/big", "GB", "Big City", base + 300 + i, 0.05, 0.02, 400))
+            view(site, at(E, 11, 58, i), "/small", base + 500 + i, "Small Town")
         for i in range(OVERLAP):
             view(site, at(C, 13, 0, i), "/o1", base + 400 + i)
             view(site, at(C, 13, 1, i), "/o2", base + 400 + i)
@@ -175,7 +179,7 @@ def by_hour(c: TestClient, h: dict[str, str]) -> list[Pair]:
 def realtime(clock: Clock) -> Attack:
     def play(c: TestClient, h: dict[str, str]) -> list[Pair]:
         answers = []
-        for now in (at(A, 12, 4), at(A, 12, 2)):  # windows 11:59-12:04 (all three groups) and 11:57-12:02
+        for now in (at(E, 12, 2), at(E, 12, 4)):  # since 11:57 (early and big visitors) and since 11:59 (big)
             clock.now = now
             answers.append(c.get("/api/stats/realtime", headers=h, params={"site_id": K5}).json()["visitors"])
         clock.now = float(int(time.time()))

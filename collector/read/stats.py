@@ -118,10 +118,9 @@ async def realtime(request: Request) -> Response:
         user = reader(request)
         site = readable_site(request, user, request.query_params.get("site_id"))
         k = suppress.threshold(collector.config, site, user.is_admin)
-        now = int(collector.clock())
+        since = int(collector.clock()) - REALTIME_S
         rows = answer.execute(collector.store, "SELECT uniqExact(visitor_id) AS n FROM analytics.events WHERE site = "
-                              "{site:String} AND ts BETWEEN toDateTime({since:UInt32}) AND toDateTime({now:UInt32})",
-                              {"site": site, "since": now - REALTIME_S, "now": now})
+                              "{site:String} AND ts >= toDateTime({since:UInt32})", {"site": site, "since": since})
         n = int(rows[0]["n"])
         shown = cellkey.perturb(collector.store, site, k, [n])[0]
         ok = cellkey.released(n, shown, k)
