@@ -14,7 +14,8 @@ Each attack is a few reader requests whose answers differ by exactly the small g
 test first plays it as the admin and checks that). The attacker is assumed to know the p-table's bound
 (cellkey.MAX_NOISE; 0 if the reader's figures show no noise at all) and that the group was suppressed when
 asked alone; from every pair of answers they keep the sizes they cannot rule out. The test fails if that
-leaves the group's size exact or within ±1 (at most 3 consecutive candidates).
+leaves the group's size exact or within ±1 (at most 3 consecutive candidates), or if a path shows a count as
+another figure than the stats API does (a path that skipped the noise would show it exact).
 
 The second half compares the reader's rows at k = 1, 5 and 10 with tests/stats_reference.py.
 """
