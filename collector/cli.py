@@ -190,6 +190,36 @@ def _inventory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spool(args: argparse.Namespace) -> int:
+    """`spool replay`: insert the quarantined segments of every spool of the data dir with their tokens."""
+    import dataclasses
+
+    from . import config as config_mod
+    from . import quarantine
+
+    settings = from_env()
+    logs.configure(settings.log_level)
+    config = config_mod.load(settings.config_path)
+
+    def retention(site: str) -> int:
+        policy = config.sites.get(site)
+        return policy.rollup_retention_days if policy else config_mod.DEFAULT_ROLLUP_DAYS
+
+    paths = quarantine.segments(settings.data_dir / "spool")
+    if args.dry_run or not paths:
+        outcomes = quarantine.replay(None, paths, dry_run=True, drop_retention=retention)
+    else:
+        store = open_store(settings)
+        try:
+            migrate(store)
+            outcomes = quarantine.replay(store, paths, dry_run=False, drop_retention=retention)
+        finally:
+            store.close()
+    print(orjson.dumps({"dry_run": args.dry_run, "segments": [dataclasses.asdict(o) for o in outcomes]},
+                       option=orjson.OPT_INDENT_2).decode())
+    return 1 if any(o.result.startswith("refused") for o in outcomes) else 0
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -204,8 +234,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="collector", description="Privacy-first analytics event collector")
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP collector")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     serve.add_argument("--workers", type=_positive, metavar="N",
                        help="N ingest processes sharing the port (embedded: plus one store owner); see README, "
                             "Running on every core. Without it: one process.")
@@ -213,20 +243,28 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
     sql = sub.add_parser("sql", help="run one SQL query on the store (a FORMAT clause works); while a server "
                          "holds the embedded store, through its /sql as the admin (COLLECTOR_ADMIN_TOKEN)")
-    sql.add_argument("query")
+    sql.add_argument("query", help="the SQL statement")
     sql.add_argument("--format", choices=("tsv", "json"), default="tsv", help="output when the query has no FORMAT")
     sql.add_argument("--url", default=os.environ.get("COLLECTOR_URL", sqlclient.DEFAULT_URL),
                      help="the running collector to ask when it holds the store (default: $COLLECTOR_URL or "
                           f"{sqlclient.DEFAULT_URL})")
     sql.set_defaults(func=_sql)
     dsar = sub.add_parser("dsar", help="data-subject export/delete by stored visitor id, or purge a site")
-    dsar.add_argument("action", choices=("export", "delete", "purge"))
-    dsar.add_argument("--site", required=True)
+    dsar.add_argument("action", choices=("export", "delete", "purge"),
+                      help="export or delete one visitor's rows, or purge every row of a site")
+    dsar.add_argument("--site", required=True, help="the site id")
     dsar.add_argument("--visitor", help="the pseudonymous visitor id as stored (UInt64); not for purge")
     dsar.set_defaults(func=_dsar)
+    spool = sub.add_parser("spool", help="the spool's quarantine: segments the store refused because of their rows")
+    spool_sub = spool.add_subparsers(dest="spool_command", required=True)
+    replay = spool_sub.add_parser("replay", help="insert every quarantined segment again with its deduplication "
+                                  "tokens, once the cause is fixed (embedded: stop the server first)")
+    replay.add_argument("--dry-run", action="store_true",
+                        help="list the segments, their rows per table and tokens; insert nothing")
+    replay.set_defaults(func=_spool)
     inv = sub.add_parser("inventory", help="the privacy inventory: every stored field, why, tiers, retention")
-    inv.add_argument("--format", choices=("json", "markdown"), default="json")
-    inv.add_argument("--site")
+    inv.add_argument("--format", choices=("json", "markdown"), default="json", help="output format (default: json)")
+    inv.add_argument("--site", help="one site's inventory (default: every site)")
     inv.set_defaults(func=_inventory)
     return p
 
