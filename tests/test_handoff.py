@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 import uvicorn
 from conftest import Clock
+from test_refusals import too_many_parts
 from test_workers import pipeline_rows
 
 from collector.app import create_app
 from collector.handoff import HandoffError, OwnerApp, OwnerLink
 from collector.process import OWNER, Process
 from collector.receipts import Erasure
+from collector.refusals import BlockRefused, block_code
 from collector.row import COLUMNS
 from collector.settings import Settings
 from collector.store import Store
@@ -63,3 +65,20 @@ def test_strangers_are_refused(owner: Path) -> None:
 def test_erasures_are_queued_with_the_owner(owner: Path) -> None:
     answer = OwnerLink(owner, TOKEN).erase(Erasure("test.example", 42, "receipt"))
     assert answer == {"deleted": "queued with the store owner"}
+
+
+def test_the_owner_tells_a_worker_whose_fault_a_refused_block_is(owner: Path, make_api, store: Store) -> None:
+    """422 with the ClickHouse code for a block the store cannot parse (the worker quarantines it), 503 while
+    the store is busy (real TOO_MANY_PARTS: the worker keeps the segment and retries)."""
+    link = OwnerLink(owner, TOKEN)
+    with pytest.raises(BlockRefused) as refused:
+        link.insert_rows("analytics.dropped_daily", (), b'["s","2026-01-01","bot",1]', "handoff-short")
+    assert refused.value.code == 27 and block_code(refused.value) == 27
+    rows = [("analytics.events", row) for row in pipeline_rows(make_api(), 2, "/busy/")]
+    block = encode(rows, (), "2026-01-01", lambda site: 400)[2]["analytics.events"]
+    link.insert_rows("analytics.events", COLUMNS, block.split(b"\n")[0], "handoff-first")
+    with too_many_parts(store), pytest.raises(HandoffError, match="503") as busy:
+        link.insert_rows("analytics.events", COLUMNS, block.split(b"\n")[1], "handoff-second")
+    assert block_code(busy.value) is None
+    link.insert_rows("analytics.events", COLUMNS, block.split(b"\n")[1], "handoff-second")
+    assert store.query("SELECT count() FROM analytics.events") == [(2,)]
