@@ -27,15 +27,7 @@ from . import duplicates, refusals
 from .metrics import Metrics
 from .segments import SUFFIX
 from .spool import QUARANTINE
-
-STORED = ".stored"
-
-
-def set_aside(sidecar: Path, segment: Path, stored: list[str]) -> None:
-    """Keep a quarantined segment's dedup decision and its stored tables next to it."""
-    if sidecar.exists():
-        sidecar.rename(segment.with_suffix(sidecar.suffix))
-    _write(segment.with_suffix(STORED), orjson.dumps(sorted(set(stored))))
+from .writer import STORED, TABLES, blocks, insert_segment, sum_drops
 
 
 def segments(spool_root: Path) -> list[Path]:
@@ -74,8 +66,6 @@ def replay(store: Any, paths: list[Path], *, dry_run: bool, drop_retention: Call
     """Insert each quarantined segment's blocks not yet stored, with its tokens; delete the segments
     stored. A failure that is not the block's fault (the store down or busy) stops the replay and is
     raised: what is left stays in quarantine for the next run."""
-    from .writer import TABLES, blocks, insert_segment, sum_drops
-
     metrics = metrics or Metrics()
     day = today or dt.datetime.now(dt.UTC).date().isoformat()
     out = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -28,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from . import breakdown, duplicates, quarantine, receipts, refusals
+from . import breakdown, duplicates, receipts, refusals
 from .event import Reason
 from .metrics import Metrics
 from .row import COLUMNS
@@ -87,6 +88,22 @@ def sum_drops(tables: dict[str, bytes]) -> dict[str, bytes]:
         drops[(site, day, reason, retention)] += n
     block = b"\n".join(orjson.dumps([s, d, r, n, ret]) for (s, d, r, ret), n in sorted(drops.items()))
     return {**tables, DROPS: block}
+
+
+# Next to a quarantined segment: the tables that had accepted their block (`collector spool replay`
+# never inserts those again; the store's deduplication window covers recent inserts only).
+STORED = ".stored"
+
+
+def _set_aside(sidecar: Path, segment: Path, stored: list[str]) -> None:
+    """Keep a quarantined segment's dedup decision and its stored tables next to it (quarantine.py)."""
+    if sidecar.exists():
+        sidecar.rename(segment.with_suffix(sidecar.suffix))
+    tmp = segment.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(orjson.dumps(sorted(set(stored))))
+        os.fsync(f.fileno())
+    os.replace(tmp, segment.with_suffix(STORED))
 
 
 def _sidecar(segment_path: Path) -> Path:
@@ -194,7 +211,7 @@ class Writer:
                 "segment": segment.name, "rows": segment.rows, "error": outcome})
             aside = self._spool.quarantine(segment)
             if aside is not None and segment.path is not None:
-                quarantine.set_aside(_sidecar(segment.path), aside, stored)
+                _set_aside(_sidecar(segment.path), aside, stored)
 
     def _insert_with_retry(self, segment: Segment, stored: list[str]) -> str:
         """'stored'; 'stopped' (closing while the store still fails); or, once the store refused the
