@@ -29,9 +29,8 @@ PAGE = {"origin": "https://test.example"}
 OLD_QUARANTINE_AFTER = 5  # failed inserts after which the writer used to set a segment aside
 
 
-def gauge(api: Api) -> float:
-    line = next(line for line in api.client.get("/metrics").text.splitlines()
-                if line.startswith("collector_spool_quarantined_segments "))
+def gauge(api: Api, name: str = "collector_spool_quarantined_segments") -> float:
+    line = next(line for line in api.client.get("/metrics").text.splitlines() if line.startswith(name + " "))
     return float(line.split()[1])
 
 
@@ -57,6 +56,29 @@ def test_a_busy_store_sets_nothing_aside_and_stores_every_acknowledged_event_onc
     assert sorted(stored) == sorted(acked) and set(stored.values()) == {1}
     assert api.rows("SELECT sum(views) FROM analytics.pages_daily WHERE path LIKE '/busy/%'") == [(len(acked),)]
     assert api.collector.metrics.get("collector_spool_quarantined_rows_total") == 0
+
+
+def test_a_busy_store_past_the_spool_cap_answers_503_and_sets_nothing_aside(
+        make_api: Callable[..., Api], store: Store) -> None:
+    """The spool grows within its cap while the store is busy; past it ingest answers 503 with Retry-After
+    (never a 202 it could not keep); what was acknowledged is stored once when the store takes inserts."""
+    api = make_api(retry_max_ms=100, spool_max_bytes=32 * 1024, flush_interval_ms=1000)
+    assert api.send(event(url="https://test.example/busy/first")).status_code == 202
+    assert api.count() == 1
+    acked, refused = ["/busy/first"], 0
+    with too_many_parts(store):
+        for i in range(150):
+            r = api.send(event(url=f"https://test.example/busy/{i}"))
+            if r.status_code == 202:
+                acked.append(f"/busy/{i}")
+            else:
+                assert r.status_code == 503 and int(r.headers["retry-after"]) > 0, r.text
+                refused += 1
+        assert refused > 0 and len(acked) > 1
+        assert 0 < gauge(api, "collector_spool_bytes") <= 32 * 1024 and gauge(api) == 0
+    stored = dict(api.rows("SELECT path, count() FROM analytics.events WHERE path LIKE '/busy/%' GROUP BY path"))
+    assert sorted(stored) == sorted(acked) and set(stored.values()) == {1}
+    assert gauge(api) == 0 and api.collector.metrics.get("collector_spool_quarantined_rows_total") == 0
 
 
 @contextmanager
