@@ -239,6 +239,8 @@ class Writer:
                 self._metrics.inc("collector_insert_failures_total", error=error)
                 refused = refused + 1 if refusals.block_code(exc) is not None else 0
                 if refused >= refusals.BLOCK_REFUSALS:
+                    if prepared is not None and duplicates.EVENTS in stored:
+                        self._dedup.stored(prepared)  # its events are in the store: a re-send is a duplicate
                     return error
                 log.warning("insert failed, will retry", extra={"error": error, "rows": segment.rows,
                                                                  "retry_in_s": backoff})

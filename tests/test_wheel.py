@@ -159,7 +159,8 @@ def test_installed_wheel_serves_with_workers_and_stores_through_the_owner(instal
     """`serve --workers 2` from the wheel: the store owner and two workers start, an event sent to the
     public port is stored (seen through /sql, which a worker streams to the owner with httpx)."""
     token = "wheel-admin-token-0123456789abcdef"
-    env = clean_env(tmp_path / "data") | {"COLLECTOR_ADMIN_TOKEN": token, "COLLECTOR_FLUSH_INTERVAL_MS": "100"}
+    env = clean_env(tmp_path / "data") | {"COLLECTOR_ADMIN_TOKEN": token, "COLLECTOR_FLUSH_INTERVAL_MS": "100",
+                                          "COLLECTOR_SHUTDOWN_DRAIN_MS": "0"}
     port = free_port()
     server = subprocess.Popen([str(installed / "collector"), "serve", "--port", str(port), "--workers", "2"],
                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
