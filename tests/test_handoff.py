@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,11 +79,12 @@ def test_the_owner_tells_a_worker_whose_fault_a_refused_block_is(owner: Path, ma
     assert refused.value.code == 27 and block_code(refused.value) == 27
     rows = [("analytics.events", row) for row in pipeline_rows(make_api(), 2, "/busy/")]
     block = encode(rows, (), "2026-01-01", lambda site: 400)[2]["analytics.events"]
-    link.insert_rows("analytics.events", COLUMNS, block.split(b"\n")[0], "handoff-first")
+    first, second = f"handoff-{uuid.uuid4().hex}", f"handoff-{uuid.uuid4().hex}"
+    link.insert_rows("analytics.events", COLUMNS, block.split(b"\n")[0], first)
     with too_many_parts(store), pytest.raises(HandoffError, match="503") as busy:
-        link.insert_rows("analytics.events", COLUMNS, block.split(b"\n")[1], "handoff-second")
+        link.insert_rows("analytics.events", COLUMNS, block.split(b"\n")[1], second)
     assert block_code(busy.value) is None
-    link.insert_rows("analytics.events", COLUMNS, block.split(b"\n")[1], "handoff-second")
+    link.insert_rows("analytics.events", COLUMNS, block.split(b"\n")[1], second)
     assert store.query("SELECT count() FROM analytics.events") == [(2,)]
 
 

@@ -3,6 +3,8 @@ block (quarantine it), TOO_MANY_PARTS, a missing table or an unreachable server 
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -31,7 +33,7 @@ def too_many_parts(store: Store, table: str = "analytics.events") -> Iterator[No
 def refusal(store: Store, block: bytes, columns: tuple[str, ...] = ("site", "day", "reason", "events",
                                                                    "retention_days")) -> Exception:
     with pytest.raises(Exception) as caught:
-        store.insert_rows("analytics.dropped_daily", columns, block, "refusals-test")
+        store.insert_rows("analytics.dropped_daily", columns, block, uuid.uuid4().hex)
     return caught.value
 
 
@@ -44,8 +46,10 @@ def test_rows_that_do_not_parse_or_fit_name_the_block(store: Store) -> None:
 
 
 def test_a_busy_server_a_missing_table_or_no_server_is_not_the_blocks_fault(store: Store) -> None:
-    good = b'["s","2026-01-01","bot",1,30]'
-    store.insert_rows("analytics.dropped_daily", ("site", "day", "reason", "events", "retention_days"), good, "a")
+    good = b'["s","%s","bot",1,400]' % dt.date.today().isoformat().encode()  # within its TTL: a part is written
+    columns = ("site", "day", "reason", "events", "retention_days")
+    store.insert_rows("analytics.dropped_daily", columns, good, uuid.uuid4().hex)  # a part: the next is one too many
+    assert store.query("SELECT count() FROM analytics.dropped_daily") == [(1,)]
     with too_many_parts(store, "analytics.dropped_daily"):
         busy = refusal(store, good.replace(b"bot", b"spam"))
         assert store.query("SELECT count() FROM analytics.dropped_daily") == [(1,)]  # reads still answer
