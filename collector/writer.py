@@ -207,9 +207,10 @@ class Writer:
                     _sidecar(segment.path).unlink(missing_ok=True)
                 continue
             self._metrics.inc("collector_spool_quarantined_rows_total", segment.rows)
-            log.error("segment refused by the store because of its rows: quarantined", extra={
-                "segment": segment.name, "rows": segment.rows, "error": outcome})
             aside = self._spool.quarantine(segment)
+            # Memory durability has no disk to set it aside on: the rows are gone, and the log says so.
+            log.error("segment refused by the store because of its rows: quarantined", extra={
+                "segment": segment.name, "rows": segment.rows, "error": outcome, "kept_for_replay": aside is not None})
             if aside is not None and segment.path is not None:
                 _set_aside(_sidecar(segment.path), aside, stored)
 
