@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -152,8 +153,11 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             policy = collector.config.sites.get(site)
             return policy.rollup_retention_days if policy else config_mod.DEFAULT_ROLLUP_DAYS
 
+        # Server mode with CLICKHOUSE_INGEST_URL: the writer inserts as its own, insert-only user.
+        ingest_db = (open_store(replace(settings, clickhouse_url=settings.clickhouse_ingest_url))
+                     if settings.clickhouse_ingest_url and store is None and not worker else db)
         collector.writer = Writer(
-            db, collector.metrics, open_spool(settings, process.spool_dir(settings)), clock=clock,
+            ingest_db, collector.metrics, open_spool(settings, process.spool_dir(settings)), clock=clock,
             retry_max_s=settings.retry_max_ms / 1000, drop_retention=rollup_days,
         )
         collector.writer.start()
@@ -187,6 +191,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
                 closer.close()
             consent.close()
             collector.writer.close()
+            if ingest_db is not db:
+                ingest_db.close()
             if store is None:
                 db.close()
             collector.ctx.geo.close()
