@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import clickhouse_connect
 import pytest
-from conftest import free_port
+from conftest import Api, free_port, serve
 
 from collector import refusals
 from collector.handoff import HandoffError
@@ -70,3 +70,27 @@ def test_the_block_codes_are_the_engines_names(store: Store) -> None:
     """The table of codes matches the engine's own errorCodeToName, so a renumbering cannot go unseen."""
     names = store.query("SELECT " + ", ".join(f"errorCodeToName({code})" for code in refusals.BLOCK_CODES))
     assert list(names[0]) == list(refusals.BLOCK_CODES.values())
+
+
+def test_over_http_the_codes_arrive_and_decide_the_same(make_api: Callable[..., Api], store: Store) -> None:
+    """Server mode: clickhouse-connect's HTTP client reads the code from X-ClickHouse-Exception-Code. The
+    server here is a stand-in: a collector's /sql (ClickHouse's HTTP interface) over the embedded engine,
+    since no ClickHouse server can run in the test environment; the refusals are the engine's own."""
+    token = "r" * 32
+    api = make_api(admin_token=token)
+    columns = ["site", "day", "reason", "events", "retention_days"]
+    good = b'["s","%s","bot",1,400]' % dt.date.today().isoformat().encode()
+    with serve(api.client.app) as url:
+        client = clickhouse_connect.get_client(host="127.0.0.1", port=int(url.rsplit(":", 1)[1]), username="admin",
+                                               password=token, proxy_path="/sql", database="analytics")
+        insert = lambda block: client.raw_insert("analytics.dropped_daily", columns, block,  # noqa: E731
+                                                 fmt="JSONCompactEachRow",
+                                                 settings={"insert_deduplication_token": uuid.uuid4().hex})
+        insert(good)
+        with pytest.raises(Exception) as bad:
+            insert(b'["s","not a day","bot",1,400]')
+        with too_many_parts(store, "analytics.dropped_daily"), pytest.raises(Exception) as busy:
+            insert(good.replace(b"bot", b"spam"))
+        client.close()
+    assert refusals.block_code(bad.value) == 38 and refusals.label(bad.value) == "CANNOT_PARSE_DATE"
+    assert refusals.block_code(busy.value) is None and refusals.label(busy.value) == "TOO_MANY_PARTS"
