@@ -15,13 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, handoff, ingest, inventory, openapi, rights, visitor, visits
+from . import admin, handoff, ingest, inventory, openapi, quarantine, rights, visitor, visits
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
 from .handoff import OwnerLink, drain_orphans
 from .ingest import CSP_HTML, CSP_OTHER
-from .process import ONE_PROCESS, OWNER, WORKER, Process
+from .process import ONE_PROCESS, OWNER, SERVER, WORKER, Process
 from .read import cellkey, dashboard, sql, stats, suppress
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
@@ -161,6 +161,10 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             retry_max_s=settings.retry_max_ms / 1000, drop_retention=rollup_days,
         )
         collector.writer.start()
+        if process.role != WORKER and not (process.role == SERVER and process.index):
+            # One process per data dir counts every spool's quarantine (its own, each worker's).
+            spool_root = settings.data_dir / "spool"
+            collector.metrics.gauge("collector_spool_quarantined_segments", lambda: quarantine.count(spool_root))
         if process.role == OWNER:
             assert process.run_dir is not None
             run_dir, workers, token = process.run_dir, process.workers, process.token

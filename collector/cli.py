@@ -203,6 +203,36 @@ def _inventory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spool(args: argparse.Namespace) -> int:
+    """`spool replay`: insert the quarantined segments of every spool of the data dir with their tokens."""
+    import dataclasses
+
+    from . import config as config_mod
+    from . import quarantine
+
+    settings = from_env()
+    logs.configure(settings.log_level)
+    config = config_mod.load(settings.config_path)
+
+    def retention(site: str) -> int:
+        policy = config.sites.get(site)
+        return policy.rollup_retention_days if policy else config_mod.DEFAULT_ROLLUP_DAYS
+
+    paths = quarantine.segments(settings.data_dir / "spool")
+    if args.dry_run or not paths:
+        outcomes = quarantine.replay(None, paths, dry_run=True, drop_retention=retention)
+    else:
+        store = open_store(settings)
+        try:
+            migrate(store)
+            outcomes = quarantine.replay(store, paths, dry_run=False, drop_retention=retention)
+        finally:
+            store.close()
+    print(orjson.dumps({"dry_run": args.dry_run, "segments": [dataclasses.asdict(o) for o in outcomes]},
+                       option=orjson.OPT_INDENT_2).decode())
+    return 1 if any(o.result.startswith("refused") for o in outcomes) else 0
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -249,6 +279,13 @@ def parser() -> argparse.ArgumentParser:
     dsar.add_argument("--site", required=True, help="the site id")
     dsar.add_argument("--visitor", help="the pseudonymous visitor id as stored (UInt64); not for purge")
     dsar.set_defaults(func=_dsar)
+    spool = sub.add_parser("spool", help="the spool's quarantine: segments the store refused because of their rows")
+    spool_sub = spool.add_subparsers(dest="spool_command", required=True)
+    replay = spool_sub.add_parser("replay", help="insert every quarantined segment again with its deduplication "
+                                  "tokens, once the cause is fixed (embedded: stop the server first)")
+    replay.add_argument("--dry-run", action="store_true",
+                        help="list the segments, their rows per table and tokens; insert nothing")
+    replay.set_defaults(func=_spool)
     inv = sub.add_parser("inventory", help="the privacy inventory: every stored field, why, tiers, retention")
     inv.add_argument("--format", choices=("json", "markdown"), default="json", help="output format")
     inv.add_argument("--site", help="one site's inventory (its retention and tiers); default: every site")
