@@ -43,7 +43,7 @@ PROGRESS_DDL = (
 # Rows per read of the source and insert into the server: bounds the memory of a move, whatever the table size.
 CHUNK_ROWS = 50_000
 # Tables every collector rewrites at start (so a server a collector already started on holds rows there).
-REWRITTEN_AT_START = frozenset({"site_privacy"})
+REWRITTEN_AT_START = frozenset({"site_privacy", "cell_keys"})
 _CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS analytics\.(\w+)", re.IGNORECASE)
 
 

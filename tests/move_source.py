@@ -42,6 +42,8 @@ def populate(data_dir: Path) -> None:
                   f"'{SITE}', now() - number * 86400, number + 1, 'grant', ['analytics'], 'v1', 'banner', 'full', 1, "
                   "1098 FROM numbers(50)")
     store.command(f"INSERT INTO analytics.site_privacy VALUES ('{SITE}', 5, now(), 1098)")
+    # The site's cell key, as a collector makes at start: the read views need one (and it moves with the data).
+    store.command(f"INSERT INTO analytics.cell_keys VALUES ('{SITE}', 1234567, 7654321, now(), now(), 1098)")
     # Every day closed: a collector serving the server (the stand-in) finds no day of the store left to close.
     visits.close_due(store, time.time() + 3 * 86400)
     keeper = FileKeeper(data_dir / "salts")
