@@ -103,6 +103,7 @@ const SCENARIOS = {
     await until(s.first, 'grant on the first page', { type: 'consent', action: 'grant' });
     const id = await p.evaluate(() => localStorage.pa_id);
     await p.goto(s.url);
+    if (s.name === 'granted') await p.waitForFunction(() => window.answeredAt, null, { timeout: WAIT_MS });
     await until(s.url, 'pageview', { type: 'pageview' });
     return { id, beacons: await p.evaluate(() => window.beacons), answeredAt: await p.evaluate(() => window.answeredAt ?? null) };
   },
