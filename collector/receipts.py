@@ -64,7 +64,9 @@ def receipt(event: Event, ctx: object) -> Event:
     action = d["action"]
     tier = Tier.FULL if full and action == "grant" else no_consent_tier(policy)
     source = d.get("source") or "api"
-    tcf = (d.get("cmp_id", 0), d.get("cmp_version", 0), d.get("tcf_policy_version", 0)) if source == "tcf" else (0, 0, 0)
+    tcf = (0, 0, 0)
+    if source == "tcf":  # which CMP obtained the choice under which policy; the TC string never reaches here
+        tcf = (d.get("cmp_id", 0), d.get("cmp_version", 0), d.get("tcf_policy_version", 0))
     event.table = TABLE
     event.row = _row(event.event_id or str(uuid.uuid4()), event.site, event.ts_ms // 1000,
                      event.visitor_id if full else 0, action, d.get("categories", []),

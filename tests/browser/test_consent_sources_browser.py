@@ -17,8 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_harness import (ROOT, DRIVER_TIMEOUT_S, LiveCollector, assert_schema_valid, chromium_path, node_path,
-                             serve_collector, with_browser_sites)
+from browser_harness import (
+    DRIVER_TIMEOUT_S,
+    ROOT,
+    LiveCollector,
+    assert_schema_valid,
+    chromium_path,
+    node_path,
+    serve_collector,
+    with_browser_sites,
+)
 from cmp_harness import STRICT_SITE, serve_cmp_pages
 
 from collector.rights import visitor_id
