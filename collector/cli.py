@@ -38,11 +38,31 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from . import cluster
+    from .salt_table import DDL as SALTS_DDL
+    from .store import meta_statements, migration_files
+
+    if args.cluster is not None:
+        try:
+            cluster.check_name(args.cluster)
+        except ValueError as exc:
+            print(f"collector: {exc}", file=sys.stderr)
+            return 2
+    # On a cluster the salts table is created here, on every host, before any collector starts (a collector
+    # would create it on the one host it reaches).
+    extra = [cluster.everywhere(SALTS_DDL, args.cluster)] if args.cluster else []
+    if args.dry_run:
+        statements = meta_statements(args.cluster) + [s for _, group in cluster.plan(migration_files(), args.cluster)
+                                                      for s in group] + extra
+        print(";\n\n".join(s.strip() for s in statements) + ";")
+        return 0
     settings = from_env()
     logs.configure(settings.log_level)
     store = open_store(settings)
     try:
-        applied = migrate(store)
+        applied = migrate(store, cluster=args.cluster)
+        for statement in extra:
+            store.command(statement)
     finally:
         store.close()
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
@@ -104,6 +124,37 @@ def _sql(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _move(args: argparse.Namespace) -> int:
+    """Copy the embedded store of COLLECTOR_DATA_DIR to the server at --to (see collector/move.py)."""
+    from dataclasses import replace
+
+    from . import move
+    from .store import Store
+
+    settings = from_env()
+    logs.configure(settings.log_level)
+    source = open_store(replace(settings, clickhouse_url=None))
+    try:
+        target = Store(move.connect(args.to), embedded=False)
+        try:
+            report = move.run(source, target, salts_dir=settings.data_dir / "salts")
+        finally:
+            target.close()
+    except move.MoveError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+    print("table\tstore rows\tserver rows")
+    for table, here, there in report.counts:
+        print(f"{table}\t{here}\t{there}" + ("" if here == there else "\tMISMATCH"))
+    print(f"moved {len(report.moved)} partition(s), {len(report.skipped)} already on the server; "
+          f"{report.salts_seeded} daily salt(s) given to the server", file=sys.stderr)
+    print(f"consented visitor ids are keyed by {settings.data_dir / 'secret.key'}: every collector writing to "
+          "the server must use that key (docs/deploy/moving-up.md)", file=sys.stderr)
+    return 0 if report.verified else 1
 
 
 def _dsar(args: argparse.Namespace) -> int:
@@ -172,7 +223,12 @@ def parser() -> argparse.ArgumentParser:
                        help="N ingest processes sharing the port (embedded: plus one store owner; see the "
                             "manual, Deploy: workers). Without it: one process.")
     serve.set_defaults(func=_serve)
-    sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
+    mig = sub.add_parser("migrate", help="apply pending schema migrations")
+    mig.add_argument("--cluster", metavar="NAME",
+                     help="render the migrations ON CLUSTER NAME (Replicated engines, local + Distributed tables; "
+                          "see docs/deploy/cluster.md) and apply them through CLICKHOUSE_URL")
+    mig.add_argument("--dry-run", action="store_true", help="print the statements instead of applying them")
+    mig.set_defaults(func=_migrate)
     sql = sub.add_parser("sql", help="run one SQL query on the store (a FORMAT clause works); while a server "
                          "holds the embedded store, through its /sql as the admin (COLLECTOR_ADMIN_TOKEN)")
     sql.add_argument("query", help="one ClickHouse SQL statement")
@@ -181,6 +237,12 @@ def parser() -> argparse.ArgumentParser:
                      help="the running collector to ask when it holds the store (default: $COLLECTOR_URL or "
                           f"{sqlclient.DEFAULT_URL})")
     sql.set_defaults(func=_sql)
+    move = sub.add_parser("move", help="copy the embedded store (COLLECTOR_DATA_DIR) to a ClickHouse server, "
+                          "table by table; resumable; verifies row counts. Stop the collector first.")
+    move.add_argument("--to", required=True, metavar="URL",
+                      help="the server: http(s)://user:password@host:port/analytics[?proxy_path=/path], as a "
+                           "user that may create tables and alter partitions")
+    move.set_defaults(func=_move)
     dsar = sub.add_parser("dsar", help="data-subject export/delete by stored visitor id, or purge a site")
     dsar.add_argument("action", choices=("export", "delete", "purge"),
                       help="export or delete one visitor's rows and receipts, or purge every row of a site")

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from ..settings import SCHEMAS_DIR
-from . import answer, query, stats, suppress
+from . import answer, cellkey, query, stats, suppress
 from .users import User
 
 DASHBOARDS = SCHEMAS_DIR / "dashboards"
@@ -67,10 +67,17 @@ def card(collector: Any, user: User, name: str, site: str, raw_range: str, sub: 
             meta["suppressed_rows"], results = len(results), []
             meta["note"] = "web vitals carry no visitor count to check the small-cell threshold against"
     elif name in ("tiers", "sources"):
-        dim, metrics = ("tier", ["visitors", "visitor_share", "events"]) if name == "tiers" else (
-            "source", ["visitors", "visitor_share", "grants", "refusals"])
-        results = [([r[dim]], [r[m] for m in metrics]) for r in rows]
-        if any(r["visitors"] < k for r in rows):
+        # Visitors per consent tier or per consent source; a reader sees every count with the cell-key noise.
+        dim, counts = ("tier", ["events"]) if name == "tiers" else ("source", ["grants", "refusals"])
+        metrics = ["visitors", "visitor_share", *counts]
+        visitors = cellkey.perturb(collector.store, site, k, [r["visitors"] for r in rows])
+        others = [cellkey.perturb(collector.store, site, k, [r[c] for r in rows]) for c in counts]
+        everyone = sum(visitors) or 1
+        shares = [r["visitor_share"] if k <= 1 else round(100 * v / everyone, 2)
+                  for r, v in zip(rows, visitors, strict=True)]
+        results = [([r[dim]], [v, s, *(o[i] for o in others)])
+                   for i, (r, v, s) in enumerate(zip(rows, visitors, shares, strict=True))]
+        if not all(cellkey.released(r["visitors"], v, k) for r, v in zip(rows, visitors, strict=True)):
             meta["suppressed_rows"], results = len(results), []
     else:
         metrics = ["events"]
