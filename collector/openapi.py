@@ -184,6 +184,8 @@ def document() -> dict[str, Any]:
             "/t.js": _get("The tracker script", "tracker", "text/javascript", statuses=("200", "304")),
             "/t.x.js": _get("The tracker's extension (vitals, heatmap, forms, exclusions)", "tracker_extension",
                             "text/javascript", statuses=("200", "304")),
+            "/t.c.js": _get("The tracker's consent-source extension (reads a CMP's consent signal)",
+                            "tracker_consent_extension", "text/javascript", statuses=("200", "304")),
             "/healthz": _get("Liveness", "healthz", JSON),
             "/readyz": _get("Readiness: 503 while starting or stopping", "readyz", JSON, statuses=("200", "503")),
             "/metrics": _get("Prometheus metrics", "metrics", "text/plain"),

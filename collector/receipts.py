@@ -2,8 +2,10 @@
 of analytics.consent_receipts; a withdrawal by a consented visitor erases that visitor's data.
 
 - A `consent` event (grant or withdraw) becomes one receipt row instead of a raw event. Its visitor id is
-  the full-tier HMAC when the browser sent its first-party id, else 0. Source: `banner` when the request
-  came from a page (it had an Origin or Referer), `api` for a server-side call.
+  the full-tier HMAC when the browser sent its first-party id, else 0. Source: the consent banner (CMP)
+  signal the tracker's consent-source extension read the choice from (`gcm`, `tcf`, `klaro`,
+  `cookieconsent`), else `api` (the page called pa.consent() itself, or a server did). For TCF the receipt
+  also keeps the CMP id, CMP version and TCF policy version the TC data came with (never the TC string).
 - A GPC or DNT signal that decides the tier of an event sent without a consent choice is counted per
   (site, day, signal, tier) and written as one receipt per interval with `requests` = the count: those
   visitors have no stable id, so a receipt per event would only repeat itself.
@@ -29,7 +31,8 @@ from .event import Event, Tier
 log = logging.getLogger("collector.receipts")
 TABLE = "analytics.consent_receipts"
 COLUMNS: tuple[str, ...] = ("receipt_id", "site", "ts", "visitor_id", "action", "categories", "policy_version",
-                            "source", "tier", "requests", "retention_days")
+                            "source", "tier", "requests", "retention_days", "cmp_id", "cmp_version",
+                            "tcf_policy_version")
 _ACTION, _VISITOR, _RECEIPT_ID, _SITE = COLUMNS.index("action"), COLUMNS.index("visitor_id"), 0, 1
 # Signal receipts are written at most this often; a restart writes what was counted so far.
 SIGNAL_FLUSH_S = 60.0
@@ -44,26 +47,30 @@ def no_consent_tier(policy: Any) -> Tier:
 
 
 def _row(receipt_id: str, site: str, ts_s: int, visitor_id: int, action: str, categories: Sequence[str],
-         policy_version: str, source: str, tier: Tier, requests: int, policy: Any) -> list[Any]:
+         policy_version: str, source: str, tier: Tier, requests: int, policy: Any,
+         tcf: tuple[int, int, int] = (0, 0, 0)) -> list[Any]:
     return [receipt_id, site, ts_s, visitor_id, action, list(categories), policy_version, source, tier.value,
-            requests, policy.receipt_retention_days]
+            requests, policy.receipt_retention_days, *tcf]
 
 
 def receipt(event: Event, ctx: object) -> Event:
     """Pipeline step: a `consent` event becomes a receipt row (to_row then leaves it alone).
 
-    Runs before discard_ip and reads only whether the request came from a page (Origin/Referer host)."""
+    The source and the TCF fields are what the event says (the schema bounds them); none is `api`."""
     if event.type != "consent":
         return event
     d, policy = event.data, event.policy
     full = event.tier is Tier.FULL
     action = d["action"]
     tier = Tier.FULL if full and action == "grant" else no_consent_tier(policy)
-    source = "banner" if event.request is not None and event.request.origin_host else "api"
+    source = d.get("source") or "api"
+    tcf = (0, 0, 0)
+    if source == "tcf":  # which CMP obtained the choice under which policy; the TC string never reaches here
+        tcf = (d.get("cmp_id", 0), d.get("cmp_version", 0), d.get("tcf_policy_version", 0))
     event.table = TABLE
     event.row = _row(event.event_id or str(uuid.uuid4()), event.site, event.ts_ms // 1000,
                      event.visitor_id if full else 0, action, d.get("categories", []),
-                     d.get("policy_version") or policy.policy_version, source, tier, 1, policy)
+                     d.get("policy_version") or policy.policy_version, source, tier, 1, policy, tcf)
     return event
 
 

@@ -22,7 +22,7 @@ MAX_INFLATE_RATIO = 5
 CONTENT_TYPES = ("application/json", "text/plain")
 SCHEMA_PATH = SCHEMAS_DIR / "event.schema.json"
 # Fields the schema types "integer": JSON Schema counts 39.0 as one, the integer columns do not.
-_INTEGERS = frozenset({"ts", "engaged_ms", "scroll"})
+_INTEGERS = frozenset({"ts", "engaged_ms", "scroll", "cmp_id", "cmp_version", "tcf_policy_version"})
 _COMMON = frozenset({"site", "type", "url", "referrer", "ts", "event_id", "consent", "vid", "sid", "props"})
 
 

@@ -25,8 +25,9 @@ from .store import Store, open_store
 from .writer import Writer
 
 STATIC = Path(__file__).resolve().parent / "static"
-# The only static files served: the tracker and the extension it loads when a site enables an option.
-TRACKER_FILES = ("t.js", "t.x.js")
+# The only static files served: the tracker, the extension it loads when a site enables an option, and the
+# consent-source extension that one loads when a site names its consent banner (data-consent-source).
+TRACKER_FILES = ("t.js", "t.x.js", "t.c.js")
 
 
 @dataclass

@@ -85,7 +85,8 @@ def test_stored_tables_are_replicated_locals_under_distributed_tables() -> None:
     assert all(re.search(r"FROM analytics\.(events|visits)_local\b", v) for v in views)
     alters = [s for s in statements if s.lstrip("-").strip().startswith("ALTER") or "\nALTER" in s]
     altered = {m.group(1) for a in alters if (m := re.search(r"ALTER TABLE (\S+)", a))}
-    assert altered == {"analytics.events_local", "analytics.events"}
+    assert altered == {"analytics.events_local", "analytics.events", "analytics.consent_receipts_local",
+                       "analytics.consent_receipts"}
     salts = rendered()[-1]
     assert "ReplicatedMergeTree('/clickhouse/tables/all/analytics_meta/daily_salts', '{shard}-{replica}')" in salts
 

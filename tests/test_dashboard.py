@@ -258,6 +258,16 @@ def test_the_cards_without_a_stats_dimension_come_from_the_dashboard_queries(mak
     assert sorted(r["dimensions"][0] for r in tiers["results"]) == ["anonymous", "full"]
     assert card(api, "vitals", name="LCP").json()["results"] == [{"dimensions": ["/"], "metrics": [1234.0, 1]}]
     assert card(api, "dropped").json()["results"] == [{"dimensions": ["bot"], "metrics": [1]}]
+    # Consent sources: one grant read from Google Consent Mode, one pa.consent() call (api), one TCF refusal.
+    choice = {"type": "consent", "categories": ["analytics"]}
+    api.send([event(**choice, action="grant", source="gcm", **visitor), event(**choice, action="grant",
+              consent={"analytics": True}, vid="visitor-000000000002"),
+              event(**choice, action="withdraw", source="tcf", cmp_id=300, cmp_version=2, tcf_policy_version=4)])
+    api.flush()
+    sources = card(api, "sources").json()
+    assert sources["query"]["metrics"] == ["visitors", "visitor_share", "grants", "refusals"]
+    assert sorted((r["dimensions"][0], r["metrics"]) for r in sources["results"]) == [
+        ("api", [1, 33.33, 1, 0]), ("gcm", [1, 33.33, 1, 0]), ("tcf", [1, 33.33, 0, 1])]
     # A read user (k = 5 on this site) sees no tier of one visitor, and no vitals (no visitor count to check).
     reader = make_api()
     login(reader)
@@ -265,6 +275,7 @@ def test_the_cards_without_a_stats_dimension_come_from_the_dashboard_queries(mak
     assert tiers["results"] == [] and tiers["meta"]["suppressed_rows"] == 2
     assert tiers["meta"]["small_cell_threshold"] == 5
     assert card(reader, "vitals", name="LCP").json()["results"] == []
+    assert card(reader, "sources").json()["meta"]["suppressed_rows"] == 3  # one visitor each: below k
     assert card(reader, "dropped").json()["results"] == [{"dimensions": ["bot"], "metrics": [1]}]
     for bad in ({"name": "XYZ"}, {"date_range": "forever"}, {"date_range": "[1]"},
                 {"date_range": '["2026-01-02", "x"]'}):

@@ -75,7 +75,7 @@ def board(session_store: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def test_every_file_has_one_query_and_a_header_naming_its_parameters() -> None:
-    assert len(DASHBOARDS) == 20
+    assert len(DASHBOARDS) == 21
     for path in DASHBOARDS:
         text = path.read_text()
         header = "".join(line for line in text.splitlines(True) if line.startswith("--"))
@@ -168,3 +168,19 @@ def test_vitals_consent_tiers_and_dropped_counts(board: Board) -> None:
     assert {t: (e, v) for t, e, v, _ in tiers} == counts
     assert sum(share for *_, share in tiers) == pytest.approx(100, abs=0.02)
     assert [(r, n) for _, r, n in board.run("20")] == [("bot", 7), ("consent_denied", 3)]
+
+
+def test_consent_sources_count_each_visitor_once_per_source(board: Board) -> None:
+    """Receipts written as the pipeline writes them: a visitor's grant and later withdrawal count once; a
+    refusal without an id counts once per receipt; opt-out signal receipts are not choices."""
+    rows = [("11111111-1111-1111-1111-111111111111", 7, "grant", "tcf"), ("22222222-2222-2222-2222-222222222222", 7,
+             "withdraw", "tcf"), ("33333333-3333-3333-3333-333333333333", 0, "withdraw", "tcf"),
+            ("44444444-4444-4444-4444-444444444444", 8, "grant", "gcm"), ("55555555-5555-5555-5555-555555555555", 0,
+             "withdraw", "gpc")]
+    values = ", ".join(f"('{r}', '{SITE}', now(), {v}, '{a}', ['analytics'], 'v1', '{s}', 'full', 1, 400, 0, 0, 0)"
+                       for r, v, a, s in rows)
+    board.store.command(f"INSERT INTO analytics.consent_receipts VALUES {values}")
+    try:
+        assert board.run("21") == [("tcf", 2, 66.67, 1, 2), ("gcm", 1, 33.33, 1, 0)]
+    finally:
+        board.store.command("TRUNCATE TABLE analytics.consent_receipts")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from conftest import FIREFOX, LONDON_IP, event
 
 from collector.pseudonyms import visitor_id
@@ -31,7 +32,8 @@ def vid_hash(api: Any, vid: str = VID, site: str = "test.example") -> int:
 def test_grant_becomes_a_receipt_and_not_a_raw_event(api) -> None:
     assert api.send(choice("grant", policy_version="2026-11"), headers=PAGE).json()["accepted"] == 1
     assert api.count() == 0
-    assert api.rows(RECEIPT) == [("grant", ["analytics"], "2026-11", "banner", "full", 1)]
+    # A page that calls pa.consent() itself (no consent-source extension) is recorded as `api`.
+    assert api.rows(RECEIPT) == [("grant", ["analytics"], "2026-11", "api", "full", 1)]
     assert api.rows("SELECT site, visitor_id, retention_days FROM analytics.consent_receipts") == [
         ("test.example", vid_hash(api), 3 * 366)]
 
@@ -118,3 +120,45 @@ def test_dnt_receipt_on_a_site_that_honours_it(api) -> None:
     api.send(event(), headers={"dnt": "1"})
     api.collector.consent_worker.tick()
     assert api.rows("SELECT source, tier, requests FROM analytics.consent_receipts") == [("dnt", "anonymous", 1)]
+
+
+CMP = "SELECT source, cmp_id, cmp_version, tcf_policy_version FROM analytics.consent_receipts ORDER BY source"
+
+
+def test_receipt_names_the_consent_banner_signal_it_was_read_from(api) -> None:
+    for source in ("gcm", "klaro", "cookieconsent"):
+        api.send(choice("grant", vid=f"browser-first-party-{source}", source=source), headers=PAGE)
+    # TCF: the CMP and policy version of the TC data are kept; other sources keep zeros even if sent.
+    api.send(choice("grant", vid=OTHER, source="tcf", cmp_id=10, cmp_version=3, tcf_policy_version=4), headers=PAGE)
+    api.send(choice("withdraw", vid=None, source="gcm", cmp_id=99), headers=PAGE)
+    assert api.rows(CMP) == [("gcm", 0, 0, 0), ("gcm", 0, 0, 0), ("tcf", 10, 3, 4), ("klaro", 0, 0, 0),
+                             ("cookieconsent", 0, 0, 0)]
+
+
+@pytest.mark.parametrize("fields", [
+    {"source": "onetrust"},                     # not a source the tracker reads
+    {"source": "tcf", "tcString": "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"},  # never the TC string
+    {"source": "tcf", "vendors": [1, 2, 3]},    # never a vendor list
+    {"source": "tcf", "cmp_id": 5000},          # cmpId is 12 bits
+    {"source": "tcf", "tcf_policy_version": -1},
+])
+def test_a_receipt_field_outside_the_schema_is_refused_and_nothing_is_stored(api, fields: dict[str, Any]) -> None:
+    answer = api.send(choice("grant", **fields), headers=PAGE)
+    assert answer.status_code == 400
+    assert api.count("consent_receipts") == 0 and api.count() == 0
+
+
+def test_export_and_inventory_show_the_source_fields(api, store) -> None:
+    from collector import inventory
+    from collector.rights import export_visitor
+
+    api.send(choice("grant", source="tcf", cmp_id=10, cmp_version=3, tcf_policy_version=4), headers=PAGE)
+    api.flush()
+    doc = export_visitor(store, "test.example", vid_hash(api), 0)
+    (row,) = doc["consent_receipts"]
+    assert (row["source"], row["cmp_id"], row["cmp_version"], row["tcf_policy_version"]) == ("tcf", 10, 3, 4)
+    assert {"cmp_id", "cmp_version", "tcf_policy_version"} <= set(doc["fields"]["consent_receipts"])
+    assert "tcf" in doc["fields"]["consent_receipts"]["source"]
+    tables = {t["table"]: t for t in inventory.build(store, api.collector.config)["tables"]}
+    columns = {c["name"] for c in tables["consent_receipts"]["columns"]}
+    assert {"source", "cmp_id", "cmp_version", "tcf_policy_version"} <= columns

@@ -1,11 +1,11 @@
 """The data the dashboard page reads, behind its session (gate.py); every number comes from the stats API's
-own handlers, run as the logged-in user (suppressed for `read` users), through stats_bridge.py, or, for the
-three cards it has no dimension for, from the read side's dashboard queries (dashboard_cards.py).
+own handlers, run as the logged-in user (suppressed for `read` users), through stats_bridge.py, or, for
+the cards it has no dimension for, from the read side's dashboard queries (dashboard_cards.py).
 
     POST /dashboard/api/query      a stats API v2 query (CSRF header required)     -> the stats API answer
     GET  /dashboard/api/sites      the sites this login may read, with their first event
     GET  /dashboard/api/realtime   ?site_id=                                       -> {"visitors": n}
-    GET  /dashboard/api/card       ?card=vitals|tiers|dropped&site_id=&date_range=&name=  -> stats-shaped rows
+    GET  /dashboard/api/card       ?card=vitals|tiers|dropped|sources&site_id=&date_range=&name=  -> stats-shaped rows
     GET  /dashboard/api/heatmap    ?site_id=&page=&width=&date_range=              -> grid cells
     GET  /dashboard/export.csv     ?q=<stats query JSON>&name=                     -> CSV, cells neutralised
 

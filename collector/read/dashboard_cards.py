@@ -3,11 +3,12 @@
 
 - `vitals`: 17_web_vitals.sql, the p75 of one web vital per page;
 - `tiers`: 18_consent_tiers.sql, visitors and events per consent tier;
+- `sources`: 21_consent_sources.sql, visitors per consent source (the banner signal or the API) and their share;
 - `dropped`: 20_dropped_events.sql, events not stored, per reason (summed over the period's days).
 
 Small cells: those queries are written for the analyst role (unsuppressed), so for a `read` user this module
-keeps the rule every read path keeps. The tiers card shows its rows only when every tier has at least k
-visitors (one small tier would be the headline's visitors minus the other); the vitals rollup holds no
+keeps the rule every read path keeps. The tiers and sources cards show their rows only when every row has at
+least k visitors (one small tier would be the headline's visitors minus the other); the vitals rollup holds no
 visitor count to check k against, so a `read` user sees vitals only on a site whose k is 1 (the demo). The
 dropped-events card counts events the collector refused, never visitors, and is shown to every reader.
 """
@@ -24,7 +25,8 @@ from . import answer, cellkey, query, stats, suppress
 from .users import User
 
 DASHBOARDS = SCHEMAS_DIR / "dashboards"
-FILES = {"vitals": "17_web_vitals.sql", "tiers": "18_consent_tiers.sql", "dropped": "20_dropped_events.sql"}
+FILES = {"vitals": "17_web_vitals.sql", "tiers": "18_consent_tiers.sql", "dropped": "20_dropped_events.sql",
+         "sources": "21_consent_sources.sql"}
 VITALS = ("LCP", "INP", "CLS", "FCP", "TTFB")
 DATE_RANGES = ("day", "7d", "30d", "month", "6mo", "12mo", "year", "all")
 
@@ -64,14 +66,17 @@ def card(collector: Any, user: User, name: str, site: str, raw_range: str, sub: 
         if k > 1:
             meta["suppressed_rows"], results = len(results), []
             meta["note"] = "web vitals carry no visitor count to check the small-cell threshold against"
-    elif name == "tiers":
-        metrics = ["visitors", "visitor_share", "events"]
+    elif name in ("tiers", "sources"):
+        # Visitors per consent tier or per consent source; a reader sees every count with the cell-key noise.
+        dim, counts = ("tier", ["events"]) if name == "tiers" else ("source", ["grants", "refusals"])
+        metrics = ["visitors", "visitor_share", *counts]
         visitors = cellkey.perturb(collector.store, site, k, [r["visitors"] for r in rows])
-        events = cellkey.perturb(collector.store, site, k, [r["events"] for r in rows])
+        others = [cellkey.perturb(collector.store, site, k, [r[c] for r in rows]) for c in counts]
         everyone = sum(visitors) or 1
         shares = [r["visitor_share"] if k <= 1 else round(100 * v / everyone, 2)
                   for r, v in zip(rows, visitors, strict=True)]
-        results = [([r["tier"]], [v, s, e]) for r, v, s, e in zip(rows, visitors, shares, events, strict=True)]
+        results = [([r[dim]], [v, s, *(o[i] for o in others)])
+                   for i, (r, v, s) in enumerate(zip(rows, visitors, shares, strict=True))]
         if not all(cellkey.released(r["visitors"], v, k) for r, v in zip(rows, visitors, strict=True)):
             meta["suppressed_rows"], results = len(results), []
     else:

@@ -4,7 +4,8 @@ ok=e=>!X||!X.test(e.url),push=Q.push,I=e=>isSecureContext?{...e,event_id:crypto.
 R='vitals'in k&&{'CLS':0},cs=0,cl=0,cw=0,
 hd=_=>{if(R){for(let n in R)(R[n]||n=='CLS')&&E('vital',{name:n,value:Math.min(+R[n].toFixed(n=='CLS'?4:0),36e5)});R=0}},
 A,O;
-Q.push=(...e)=>push.apply(Q,e.filter(ok).map(I));Q.splice(0,Q.length,...Q.filter(ok).map(I));
+Q.push=(...e)=>(Q.g||push).apply(Q,e.filter(ok).map(I));Q.splice(0,Q.length,...Q.filter(ok).map(I));
+'consentSource'in k&&(Q.h=Q.splice(0),Q.g=(...e)=>Q.h.push(...e),import('./t.c.js'));
 R&&[['paint','FCP',e=>e.name=='first-contentful-paint'&&e.startTime],['navigation','TTFB',e=>e.responseStart],
  ['layout-shift','CLS',e=>e.hadRecentInput?0:(e.startTime-cl>1e3||e.startTime-cw>5e3?(cw=e.startTime,cs=e.value):cs+=e.value,cl=e.startTime,cs)],
  ['largest-contentful-paint','LCP',e=>e.startTime],['event','INP',e=>e.interactionId&&e.duration]]

@@ -130,7 +130,7 @@ def test_consent_grant_sends_the_first_party_id(drive: Any, live_collector: Live
     assert rows(live_collector, "type = 'pageview' AND tier = 'full'", "visitor_id") == [(full_id,)]
     # The consent event became a receipt for that visitor, not a raw event.
     assert live_collector.query("SELECT action, categories, visitor_id, source FROM analytics.consent_receipts"
-                                ) == [("grant", ["analytics"], full_id, "banner")]
+                                ) == [("grant", ["analytics"], full_id, "api")]  # pa.consent() from the page
     assert rows(live_collector, "type = 'consent'", "type") == []
 
 

@@ -43,7 +43,7 @@ export function csvUrl(body, name) {
   return url.pathname + url.search;
 }
 
-// The URL of the CSV export of a card answered by the dashboard queries (vitals, tiers, dropped).
+// The URL of the CSV export of a card answered by the dashboard queries (vitals, tiers, sources, dropped).
 export function cardCsvUrl(params) {
   const url = new URL('/dashboard/export.csv', location.origin);
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));

@@ -29,7 +29,8 @@ export const CARDS = [
     { label: 'CLS', card: 'vitals', name: 'CLS' }, { label: 'FCP', card: 'vitals', name: 'FCP' },
     { label: 'TTFB', card: 'vitals', name: 'TTFB' }] },
   { id: 'privacy', title: 'Privacy', tabs: [
-    { label: 'Consent tiers', card: 'tiers' }, { label: 'Dropped', card: 'dropped' },
+    { label: 'Consent tiers', card: 'tiers' }, { label: 'Consent sources', card: 'sources' },
+    { label: 'Dropped', card: 'dropped' },
     { label: 'Suppressed', card: 'suppressed' }] },
 ];
 

@@ -6,7 +6,7 @@ export const LABELS = {
   visitors: 'Unique visitors', visits: 'Visits', pageviews: 'Pageviews', views_per_visit: 'Views per visit',
   bounce_rate: 'Bounce rate', visit_duration: 'Visit duration', events: 'Events', percentage: '%',
   conversion_rate: 'Conversion rate', scroll_depth: 'Scroll depth', p75: 'p75', samples: 'Samples',
-  visitor_share: 'Share of visitors', rows: 'Rows folded',
+  visitor_share: 'Share of visitors', rows: 'Rows folded', grants: 'Grants', refusals: 'Refusals and withdrawals',
 };
 
 export function duration(seconds) {
