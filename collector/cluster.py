@@ -30,7 +30,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DATABASE = re.compile(r"^(\s*CREATE DATABASE IF NOT EXISTS \w+)", re.MULTILINE)
 _TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)\.(\w+)")
 _ENGINE = re.compile(r"^ENGINE = (\w*MergeTree|Null)(?:\((.*)\))?\s*$", re.MULTILINE)
-_VIEW = re.compile(r"CREATE (MATERIALIZED VIEW|VIEW) IF NOT EXISTS (\w+)\.(\w+)")
+_VIEW = re.compile(r"CREATE (OR REPLACE )?(MATERIALIZED VIEW|VIEW)( IF NOT EXISTS)? (\w+)\.(\w+)")
 _MV_TARGET = re.compile(r"\bTO (\w+)\.(\w+) AS\b")
 _ALTER = re.compile(r"ALTER TABLE (\w+)\.(\w+) ")
 
@@ -54,9 +54,10 @@ def render(sql: str, cluster: str | None, stored: frozenset[str] = frozenset()) 
         return _table(sql, on, cluster, table.group(1), table.group(2))
     view = _VIEW.search(sql)
     if view:
-        head = f"CREATE {view.group(1)} IF NOT EXISTS {view.group(2)}.{view.group(3)}{on}"
+        replace, kind, if_not_exists, database, name = view.groups()
+        head = f"CREATE {replace or ''}{kind}{if_not_exists or ''} {database}.{name}{on}"
         body = sql[:view.start()] + head + sql[view.end():]
-        return [_to_locals(body, stored) if view.group(1) == "MATERIALIZED VIEW" else body]
+        return [_to_locals(body, stored) if kind == "MATERIALIZED VIEW" else body]
     alter = _ALTER.search(sql)
     if alter:
         database, name = alter.groups()
