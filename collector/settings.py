@@ -5,10 +5,12 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .limits import parse_rates
+from .server_url import ServerUrlError
+from .server_url import parse as parse_server_url
 
 
 def _schemas_dir() -> Path:
@@ -33,7 +35,16 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path = Path("data")
+    # Server mode: ClickHouse's HTTP interface, `http(s)://user:password@host:port/database`, optionally
+    # `?proxy_path=/path` for a server behind a path (another collector's /sql). Unset: the embedded store.
     clickhouse_url: str | None = None
+    # The HMAC key for consented visitor ids, 64 hex characters, the same on every machine of a deployment.
+    # Unset: in server mode the key stored once in the server (analytics_meta.secret_key), embedded the data
+    # dir's secret.key. Never logged.
+    secret_hex: str | None = field(default=None, repr=False)
+    # Server mode: HTTP connections to ClickHouse per process, so the writer, housekeeping, visits closing and
+    # rights requests do not queue behind one another (embedded mode has one engine handle and a lock).
+    store_connections: int = 4
     config_path: Path = DEMO_CONFIG
     admin_token: str | None = None
     trusted_proxies: tuple[Network, ...] = ()
@@ -120,7 +131,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"COLLECTOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
     return Settings(
         data_dir=Path(env.get("COLLECTOR_DATA_DIR") or "data"),
-        clickhouse_url=env.get("CLICKHOUSE_URL") or None,
+        clickhouse_url=_server_url(env),
+        secret_hex=_secret(env),
+        store_connections=_int(env, "COLLECTOR_STORE_CONNECTIONS", 4, 1),
         config_path=Path(env.get("COLLECTOR_CONFIG") or DEMO_CONFIG),
         admin_token=env.get("COLLECTOR_ADMIN_TOKEN") or None,
         trusted_proxies=parse_networks(env.get("COLLECTOR_TRUSTED_PROXIES", "")),
@@ -171,3 +184,26 @@ def _rates(env: Mapping[str, str]) -> tuple[tuple[str, float], ...]:
         return tuple(parse_rates(env.get("COLLECTOR_SITE_RATES", "")).items())
     except ValueError as exc:
         raise SettingsError(f"COLLECTOR_SITE_RATES: {exc}") from None
+
+
+def _server_url(env: Mapping[str, str]) -> str | None:
+    """CLICKHOUSE_URL, checked now so that a typo fails at startup (the error never shows the password)."""
+    raw = (env.get("CLICKHOUSE_URL") or "").strip()
+    if not raw:
+        return None
+    try:
+        parse_server_url(raw)
+    except ServerUrlError as exc:
+        raise SettingsError(str(exc)) from None
+    return raw
+
+
+def _secret(env: Mapping[str, str]) -> str | None:
+    """COLLECTOR_SECRET: 64 hex characters (32 random bytes, e.g. `openssl rand -hex 32`)."""
+    raw = (env.get("COLLECTOR_SECRET") or "").strip().lower()
+    if not raw:
+        return None
+    if len(raw) != 64 or any(c not in "0123456789abcdef" for c in raw):
+        raise SettingsError("COLLECTOR_SECRET must be 64 hexadecimal characters (32 bytes), e.g. the output of "
+                            "`openssl rand -hex 32`")
+    return raw

@@ -17,6 +17,8 @@ from live import wait_for
 
 from collector import rights, visits
 
+pytestmark = pytest.mark.both_modes
+
 A, B = "browser-first-party-000A", "browser-first-party-000B"
 PAGE = {"origin": "https://test.example"}
 
