@@ -37,7 +37,7 @@ class Settings:
     data_dir: Path = Path("data")
     # Server mode: ClickHouse's HTTP interface, `http(s)://user:password@host:port/database`, optionally
     # `?proxy_path=/path` for a server behind a path (another collector's /sql). Unset: the embedded store.
-    clickhouse_url: str | None = None
+    clickhouse_url: str | None = field(default=None, repr=False)  # holds a password: never in a repr
     # The HMAC key for consented visitor ids, 64 hex characters, the same on every machine of a deployment.
     # Unset: in server mode the key stored once in the server (analytics_meta.secret_key), embedded the data
     # dir's secret.key. Never logged.
