@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -180,3 +181,26 @@ def test_engine_killed_under_load_and_restarted_loses_and_doubles_nothing(fresh_
         store.close()
     assert len(acked) == len(set(acked)) and set(stored) == set(acked)  # 0 lost
     assert set(stored.values()) == {1}  # 0 doubled
+
+
+@SERVER
+def test_threads_get_connections_of_their_own_in_server_mode(store: Store, standin: Standin) -> None:
+    pooled = open_store(Settings(clickhouse_url=standin.url, store_connections=2))
+    try:
+        with pooled.connection() as first:
+            taken = threading.Event()
+            seen: list[Any] = []
+
+            def other() -> None:  # never waits for `first` to be given back
+                with pooled.connection() as second:
+                    seen.append(second)
+                    assert second.command("SELECT 1") == 1
+                    taken.set()
+
+            thread = threading.Thread(target=other)
+            thread.start()
+            assert taken.wait(30)
+            thread.join(30)
+        assert seen and seen[0] is not first and pooled.connections_made == 2
+    finally:
+        pooled.close()
