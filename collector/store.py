@@ -201,7 +201,7 @@ def _mine(store: Store, version: int, name: str, me: str, ttl_s: float) -> bool:
         if latest and float(latest[0][2]) < ttl_s:
             if latest[0][1] == me:
                 return True
-            time.sleep(0.1)
+            time.sleep(0.25)  # another collector is applying it; polling gently leaves it the server
             continue
         # The next round (a round whose claim rows were deleted by hand has its token spent: skip past it).
         tried = max(int(latest[0][0]) + 1 if latest else 0, tried + 1)
