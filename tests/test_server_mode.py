@@ -157,7 +157,9 @@ def test_concurrent_first_starts_agree_on_one_key(fresh_standin: Standin, tmp_pa
 
 def test_engine_killed_under_load_and_restarted_loses_and_doubles_nothing(fresh_standin: Standin,
                                                                           settings: Settings, clock: Any) -> None:
-    app = create_app(replace(settings, clickhouse_url=fresh_standin.url, retry_max_ms=200), clock=clock)
+    # Segments of 250 ms: the outage leaves tens of them, not hundreds, for the restarted server.
+    app = create_app(replace(settings, clickhouse_url=fresh_standin.url, retry_max_ms=200, flush_interval_ms=250),
+                     clock=clock)
     with TestClient(app) as client, serve(app) as url:
         collector = client.app.state.collector  # type: ignore[attr-defined]
         errors = lambda: collector.metrics.get("collector_flush_errors_total")  # noqa: E731
