@@ -130,7 +130,7 @@ def _move(args: argparse.Namespace) -> int:
     """Copy the embedded store of COLLECTOR_DATA_DIR to the server at --to (see collector/move.py)."""
     from dataclasses import replace
 
-    from . import move
+    from . import move, secret_key
     from .store import Store
 
     settings = from_env()
@@ -140,6 +140,8 @@ def _move(args: argparse.Namespace) -> int:
         target = Store(move.connect(args.to), embedded=False)
         try:
             report = move.run(source, target, salts_dir=settings.data_dir / "salts")
+            # The consented ids' key: this store's secret.key seeds the server's, which every collector there reads.
+            secret_key.from_store(target, settings.data_dir)
         finally:
             target.close()
     except move.MoveError as exc:
@@ -152,8 +154,8 @@ def _move(args: argparse.Namespace) -> int:
         print(f"{table}\t{here}\t{there}" + ("" if here == there else "\tMISMATCH"))
     print(f"moved {len(report.moved)} partition(s), {len(report.skipped)} already on the server; "
           f"{report.salts_seeded} daily salt(s) given to the server", file=sys.stderr)
-    print(f"consented visitor ids are keyed by {settings.data_dir / 'secret.key'}: every collector writing to "
-          "the server must use that key (docs/deploy/moving-up.md)", file=sys.stderr)
+    print("consented visitor ids stay keyed as before: the server now holds this store's secret.key "
+          "(analytics_meta.secret_key), which every collector writing to it reads", file=sys.stderr)
     return 0 if report.verified else 1
 
 

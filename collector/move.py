@@ -25,11 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import clickhouse_connect
 
-from . import salt_table
+from . import salt_table, server_url
 from .salts import SALT_BYTES
 from .store import Store, migrate, migration_files
 
@@ -52,17 +51,13 @@ class MoveError(RuntimeError):
 
 
 def connect(url: str) -> Any:
-    """A clickhouse-connect client for `http(s)://user:password@host:port/database[?proxy_path=/path]`."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise MoveError(f"--to must be http(s)://user:password@host:port/database, got scheme {parts.scheme!r}")
-    options = dict(parse_qsl(parts.query))
-    return clickhouse_connect.get_client(
-        host=parts.hostname, port=parts.port or (8443 if parts.scheme == "https" else 8123),
-        username=unquote(parts.username or "default"), password=unquote(parts.password or ""),
-        secure=parts.scheme == "https", database=parts.path.strip("/") or "analytics",
-        proxy_path=options.get("proxy_path", ""), send_receive_timeout=600,
-    )
+    """A clickhouse-connect client for `http(s)://user:password@host:port/analytics[?proxy_path=/path]`, read as
+    CLICKHOUSE_URL is (collector/server_url.py); long reads and inserts get ten minutes."""
+    try:
+        kwargs = server_url.parse(url).client_kwargs()
+    except server_url.ServerUrlError as exc:
+        raise MoveError(f"--to: {exc}") from None
+    return clickhouse_connect.get_client(**kwargs, send_receive_timeout=600)
 
 
 @dataclass

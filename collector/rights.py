@@ -4,7 +4,8 @@ and purge a whole site. Deletion is a real ALTER ... DELETE mutation that rewrit
 the mutation is done (system.mutations), no active part predates it (system.parts), and a re-query
 finds 0 rows.
 
-Every function here is synchronous and holds the store lock for its whole run: call it off the event loop.
+Every function here is synchronous and holds one store connection (embedded: the store lock) for its whole
+run: call it off the event loop.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ def _where(visitor: int | None) -> str:
     return "site = {site:String}" + (" AND visitor_id = {visitor:UInt64}" if visitor is not None else "")
 
 
-def field_docs(store: Store, tables: tuple[str, ...] = VISITOR_TABLES) -> dict[str, dict[str, str]]:
+def field_docs(client: Any, tables: tuple[str, ...] = VISITOR_TABLES) -> dict[str, dict[str, str]]:
     """{table: {column: 'what it holds'}} from the DDL column comments: the export documents itself."""
-    rows = store.client.query(
+    rows = client.query(
         "SELECT table, name, comment FROM system.columns WHERE database = 'analytics' AND has({t:Array(String)}, table)"
         " ORDER BY table, position", parameters={"t": list(tables)}).result_rows
     docs: dict[str, dict[str, str]] = {}
@@ -62,19 +63,19 @@ def field_docs(store: Store, tables: tuple[str, ...] = VISITOR_TABLES) -> dict[s
 
 def export_visitor(store: Store, site: str, visitor: int, now: float) -> dict[str, Any]:
     """Every raw row and receipt held for (site, visitor), as portable JSON with documented fields."""
-    with store.lock:
-        tables = {table: _query_rows(store, table, site, visitor) for table in VISITOR_TABLES}
-        docs = field_docs(store)
+    with store.connection() as client:
+        tables = {table: _query_rows(client, table, site, visitor) for table in VISITOR_TABLES}
+        docs = field_docs(client)
     return {"site": site, "visitor_id": str(visitor), "exported_at": _iso(now),
             "events": tables["events"], "consent_receipts": tables["consent_receipts"], "fields": docs}
 
 
-def _query_rows(store: Store, table: str, site: str, visitor: int) -> list[dict[str, Any]]:
+def _query_rows(client: Any, table: str, site: str, visitor: int) -> list[dict[str, Any]]:
     ids = "toString(session_id) AS session_id" if table == "events" else "toString(receipt_id) AS receipt_id"
     sql = (f"SELECT * REPLACE (formatDateTime(ts, '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS ts, "
            f"toString(visitor_id) AS visitor_id, {ids}) FROM (SELECT * FROM analytics.{table} WHERE {_where(visitor)}) "
            "ORDER BY ts")
-    result = store.client.query(sql, parameters={"site": site, "visitor": visitor})
+    result = client.query(sql, parameters={"site": site, "visitor": visitor})
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
 
@@ -82,29 +83,29 @@ def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _count(store: Store, table: str, params: dict[str, Any], where: str) -> int:
-    return int(store.client.query(f"SELECT count() FROM analytics.{table} WHERE {where}",
+def _count(client: Any, table: str, params: dict[str, Any], where: str) -> int:
+    return int(client.query(f"SELECT count() FROM analytics.{table} WHERE {where}",
                                   parameters=params).result_rows[0][0])
 
 
-def _delete(store: Store, table: str, where: str, params: dict[str, Any]) -> dict[str, Any]:
+def _delete(client: Any, table: str, where: str, params: dict[str, Any]) -> dict[str, Any]:
     """Delete matching rows with a synchronous mutation and prove it from the engine (lock held)."""
-    before = _count(store, table, params, where)
+    before = _count(client, table, params, where)
     report: dict[str, Any] = {"table": table, "deleted": before, "mutation": None}
     if before:
-        store.client.command(f"ALTER TABLE analytics.{table} DELETE WHERE {where}", parameters=params,
+        client.command(f"ALTER TABLE analytics.{table} DELETE WHERE {where}", parameters=params,
                              settings={"mutations_sync": 2})
-        report["mutation"] = _mutation(store, table)
+        report["mutation"] = _mutation(client, table)
     mutation = report["mutation"]
-    report["remaining"] = _count(store, table, params, where)
-    report["parts"] = _parts(store, table, mutation["version"] if mutation else 0)
+    report["remaining"] = _count(client, table, params, where)
+    report["parts"] = _parts(client, table, mutation["version"] if mutation else 0)
     mutation_ok = mutation is None or (mutation["is_done"] and not mutation["parts_to_do"])
     report["verified"] = bool(report["remaining"] == 0 and mutation_ok and report["parts"]["older_than_mutation"] == 0)
     return report
 
 
-def _mutation(store: Store, table: str) -> dict[str, Any]:
-    row = store.client.query(
+def _mutation(client: Any, table: str) -> dict[str, Any]:
+    row = client.query(
         "SELECT mutation_id, arrayMax(block_numbers.number) AS version, is_done, parts_to_do, latest_fail_reason "
         "FROM system.mutations WHERE database = 'analytics' AND table = {t:String} ORDER BY version DESC LIMIT 1",
         parameters={"t": table}).result_rows[0]
@@ -112,10 +113,10 @@ def _mutation(store: Store, table: str) -> dict[str, Any]:
             "fail_reason": row[4]}
 
 
-def _parts(store: Store, table: str, version: int) -> dict[str, int]:
+def _parts(client: Any, table: str, version: int) -> dict[str, int]:
     """Active parts older than the mutation (must be 0: every part was rewritten or written after it) and
     superseded parts still on disk (crash-safety copies the engine removes within old_parts_lifetime)."""
-    row = store.client.query(
+    row = client.query(
         "SELECT countIf(active), countIf(active AND data_version < {v:UInt64}), countIf(NOT active) "
         "FROM system.parts WHERE database = 'analytics' AND table = {t:String}",
         parameters={"t": table, "v": version}).result_rows[0]
@@ -126,8 +127,8 @@ def _parts(store: Store, table: str, version: int) -> dict[str, int]:
 def delete_visitor(store: Store, site: str, visitor: int, keep_receipt: str | None = None) -> dict[str, Any]:
     """Delete every raw row and receipt of (site, visitor); `keep_receipt` spares one receipt (a withdrawal)."""
     params = {"site": site, "visitor": visitor, "keep": keep_receipt or "00000000-0000-0000-0000-000000000000"}
-    with store.lock:
-        tables = [_delete(store, table, _where(visitor) + (" AND receipt_id != {keep:UUID}"
+    with store.connection() as client:
+        tables = [_delete(client, table, _where(visitor) + (" AND receipt_id != {keep:UUID}"
                                                            if table == "consent_receipts" and keep_receipt else ""),
                           params) for table in VISITOR_TABLES]
     return _summary(site, tables) | {"visitor_id": str(visitor)}
@@ -142,8 +143,8 @@ def site_tables(store: Store) -> list[str]:
 def purge_site(store: Store, site: str) -> dict[str, Any]:
     """Delete every raw row, rollup row and receipt of a site, table by table, with the same proof."""
     tables = site_tables(store)
-    with store.lock:
-        reports = [_delete(store, table, _where(None), {"site": site}) for table in tables]
+    with store.connection() as client:
+        reports = [_delete(client, table, _where(None), {"site": site}) for table in tables]
     return _summary(site, reports)
 
 

@@ -57,7 +57,8 @@ class TableKeeper:
         if stored is not None:
             return stored
         candidate = secrets.token_bytes(SALT_BYTES)
-        self.store.client.insert(TABLE, [[_date(day), candidate]], column_names=["day", "salt"])
+        with self.store.connection() as client:
+            client.insert(TABLE, [[_date(day), candidate]], column_names=["day", "salt"])
         stored = self._stored(day)
         assert stored is not None, "a salt inserted is readable"
         return stored

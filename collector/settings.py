@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .limits import parse_rates
+from .server_url import ServerUrlError
+from .server_url import parse as parse_server_url
 
 
 def _schemas_dir() -> Path:
@@ -31,11 +33,11 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
-def setting(default: Any, env: str, help: str, shown: str | None = None) -> Any:
+def setting(default: Any, env: str, help: str, shown: str | None = None, secret: bool = False) -> Any:
     """A field of Settings: its default, the environment variable that sets it, and what it does (the
     reference page docs/reference/settings.md is generated from these; `shown` replaces a default
-    that should not be printed as is)."""
-    return field(default=default, metadata={"env": env, "help": help, "shown": shown})
+    that should not be printed as is). A `secret` value (a password, a key) is left out of the repr."""
+    return field(default=default, repr=not secret, metadata={"env": env, "help": help, "shown": shown})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +45,23 @@ class Settings:
     data_dir: Path = setting(Path("data"), "COLLECTOR_DATA_DIR",
                              "Directory of the embedded store (chDB), the spool and the collector's own state.")
     clickhouse_url: str | None = setting(
-        None, "CLICKHOUSE_URL", "Set: server mode, e.g. `http://user:password@host:8123/analytics`; unset: the "
-        "embedded store in COLLECTOR_DATA_DIR.")
+        None, "CLICKHOUSE_URL", "Set: server mode, ClickHouse's HTTP interface as "
+        "`http(s)://user:password@host:port/analytics`, optionally `?proxy_path=/path` for a server behind a path "
+        "(another collector's `/sql`); unset: the embedded store in COLLECTOR_DATA_DIR. Never in a repr or log.",
+        secret=True)
     clickhouse_ingest_url: str | None = setting(
         None, "CLICKHOUSE_INGEST_URL", "Server mode: the user the writer inserts as, one that may only INSERT into "
         "the tables it writes (and read recent event-id keys), e.g. `http://ingest:password@host:8123/analytics`; "
-        "unset: the CLICKHOUSE_URL user, which also migrates, closes visits and answers rights requests.")
+        "unset: the CLICKHOUSE_URL user, which also migrates, closes visits and answers rights requests.",
+        secret=True)
+    secret_hex: str | None = setting(
+        None, "COLLECTOR_SECRET", "The HMAC key for consented visitor ids, 64 hex characters, the same on every "
+        "machine of a deployment. Unset: in server mode the key stored once in the server "
+        "(analytics_meta.secret_key); embedded, the data dir's secret.key. Never logged.", secret=True)
+    store_connections: int = setting(
+        4, "COLLECTOR_STORE_CONNECTIONS", "Server mode: HTTP connections to ClickHouse per process, so the writer, "
+        "housekeeping, visits closing and rights requests do not queue behind one another (embedded mode has one "
+        "engine handle).")
     config_path: Path = setting(DEMO_CONFIG, "COLLECTOR_CONFIG",
                                 "The sites config (TOML: sites, policies, retention, users).",
                                 shown="the packaged demo config")
@@ -144,8 +157,10 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"COLLECTOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
     return Settings(
         data_dir=Path(env.get("COLLECTOR_DATA_DIR") or "data"),
-        clickhouse_url=env.get("CLICKHOUSE_URL") or None,
+        clickhouse_url=_server_url(env),
         clickhouse_ingest_url=_ingest_url(env),
+        secret_hex=_secret(env),
+        store_connections=_int(env, "COLLECTOR_STORE_CONNECTIONS", 4, 1),
         config_path=Path(env.get("COLLECTOR_CONFIG") or DEMO_CONFIG),
         admin_token=env.get("COLLECTOR_ADMIN_TOKEN") or None,
         trusted_proxies=parse_networks(env.get("COLLECTOR_TRUSTED_PROXIES", "")),
@@ -204,3 +219,26 @@ def _rates(env: Mapping[str, str]) -> tuple[tuple[str, float], ...]:
         return tuple(parse_rates(env.get("COLLECTOR_SITE_RATES", "")).items())
     except ValueError as exc:
         raise SettingsError(f"COLLECTOR_SITE_RATES: {exc}") from None
+
+
+def _server_url(env: Mapping[str, str]) -> str | None:
+    """CLICKHOUSE_URL, checked now so that a typo fails at startup (the error never shows the password)."""
+    raw = (env.get("CLICKHOUSE_URL") or "").strip()
+    if not raw:
+        return None
+    try:
+        parse_server_url(raw)
+    except ServerUrlError as exc:
+        raise SettingsError(str(exc)) from None
+    return raw
+
+
+def _secret(env: Mapping[str, str]) -> str | None:
+    """COLLECTOR_SECRET: 64 hex characters (32 random bytes, e.g. `openssl rand -hex 32`)."""
+    raw = (env.get("COLLECTOR_SECRET") or "").strip().lower()
+    if not raw:
+        return None
+    if len(raw) != 64 or any(c not in "0123456789abcdef" for c in raw):
+        raise SettingsError("COLLECTOR_SECRET must be 64 hexadecimal characters (32 bytes), e.g. the output of "
+                            "`openssl rand -hex 32`")
+    return raw

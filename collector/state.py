@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config as config_mod
-from . import pipeline, receipts
+from . import pipeline, receipts, secret_key
 from . import request as edge
 from .agents import AgentCache
 from .geo import GeoLookup, default_db_path
@@ -49,16 +48,17 @@ class Collector:
     saturation: Saturation | None = None
 
 
-def load_secret(settings: Settings) -> bytes:
-    """The key for HMACs of consented ids: stable across restarts, random, never logged."""
-    path = settings.data_dir / "secret.key"
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    path.touch(mode=0o600)
-    path.write_text(key.hex())
-    return key
+def load_secret(settings: Settings, keeper: Keeper | Path | None = None) -> bytes:
+    """The key for HMACs of consented ids: the same for every process and machine of a deployment, stable
+    across restarts, random, never logged (secret_key.py says where it lives)."""
+    if settings.secret_hex:
+        return bytes.fromhex(settings.secret_hex)
+    if settings.clickhouse_url:
+        from .salt_table import TableKeeper
+
+        store = keeper.store if isinstance(keeper, TableKeeper) else open_store(settings)
+        return secret_key.from_store(store, settings.data_dir)
+    return secret_key.from_file(settings.data_dir)
 
 
 def salt_keeper(settings: Settings) -> Keeper | Path:
@@ -75,9 +75,10 @@ def build_collector(settings: Settings, clock: Callable[[], float] = time.time,
                     metrics: Metrics | None = None) -> Collector:
     config = config_mod.load(settings.config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keeper = salt_keeper(settings)
     ctx = pipeline.Context(
         config=config, geo=GeoLookup(settings.geoip_db or default_db_path()), agents=AgentCache(),
-        salts=Salts(salt_keeper(settings), clock), secret=load_secret(settings),
+        salts=Salts(keeper, clock), secret=load_secret(settings, keeper),
         trusted_proxies=settings.trusted_proxies, spam=SpamList.load(settings.referrer_spam_list),
     )
     metrics = metrics or Metrics()

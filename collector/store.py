@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import re
 import threading
-from collections.abc import Sequence
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from . import server_url
 from .cluster import everywhere, plan
 from .settings import SCHEMAS_DIR, Settings
 
@@ -30,38 +34,80 @@ class StoreLocked(RuntimeError):
 
 
 class Store:
-    """One client, shared by the writer thread and admin queries under a lock (chDB is not re-entrant)."""
+    """The store's connections. Embedded: one chDB client shared by every thread under a lock (chDB hosts
+    one engine per process and a handle runs one query at a time). Server: a small pool of HTTP clients,
+    one per concurrent caller, so the writer, housekeeping, visits closing and rights requests of a
+    process run side by side as they would on any ClickHouse server."""
 
-    def __init__(self, client: Any, embedded: bool, path: str | None = None) -> None:
-        self.client = client
+    def __init__(self, client: Any, embedded: bool, path: str | None = None,
+                 factory: Callable[[], Any] | None = None, pool_size: int = 1) -> None:
+        self.client = client  # the first connection: for a caller that needs no other (the CLI)
         self.embedded = embedded
         self.path = path  # the embedded engine's directory: more handles on the same engine open it (read side)
         # The only process writing to this store (embedded): its writer has seen every key it stored.
         self.sole_writer = embedded
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # embedded: the one client's lock
+        self._factory = factory
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._idle.put(client)
+        self._slots = threading.BoundedSemaphore(pool_size if factory is not None else 1)
+        self._made = 1
+        self._pool_lock = threading.Lock()
+        self._every = [client]
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A client for this thread alone until the block ends (embedded: the one client, under the lock)."""
+        if self._factory is None:
+            with self.lock:
+                yield self.client
+            return
+        with self._slots:
+            try:
+                client = self._idle.get_nowait()
+            except queue.Empty:
+                client = self._factory()
+                with self._pool_lock:
+                    self._made += 1
+                    self._every.append(client)
+            try:
+                yield client
+            finally:
+                self._idle.put(client)
+
+    @property
+    def connections_made(self) -> int:
+        return self._made
 
     def command(self, sql: str, settings: dict[str, Any] | None = None) -> Any:
-        with self.lock:
-            return self.client.command(sql, settings=settings)
+        with self.connection() as client:
+            return client.command(sql, settings=settings)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        with self.lock:
-            return list(self.client.query(sql, parameters=parameters).result_rows)
+        with self.connection() as client:
+            return list(client.query(sql, parameters=parameters).result_rows)
 
     def insert_rows(self, table: str, columns: Sequence[str], block: bytes, token: str) -> None:
         """Insert a JSONCompactEachRow block; `token` makes a retry of the same block a no-op."""
         settings = {"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1}
-        with self.lock:
-            self.client.raw_insert(table, list(columns), block, settings=settings, fmt="JSONCompactEachRow")
+        with self.connection() as client:
+            client.raw_insert(table, list(columns), block, settings=settings, fmt="JSONCompactEachRow")
 
     def close(self) -> None:
-        with self.lock:
-            self.client.close()
+        with self.lock, self._pool_lock:
+            for client in self._every:
+                client.close()
 
 
 def open_store(settings: Settings) -> Store:
     if settings.clickhouse_url:
-        return Store(_server_client(settings.clickhouse_url), embedded=False)
+        kwargs = server_url.parse(settings.clickhouse_url).client_kwargs()
+
+        def connect() -> Any:
+            # No session: a ClickHouse session runs one query at a time, and each pooled client is its own caller.
+            return clickhouse_connect.get_client(**kwargs, autogenerate_session_id=False)
+
+        return Store(connect(), embedded=False, factory=connect, pool_size=settings.store_connections)
     path = settings.data_dir.resolve() / "clickhouse"
     path.mkdir(parents=True, exist_ok=True)
     try:
@@ -71,15 +117,6 @@ def open_store(settings: Settings) -> Store:
                           "on this data directory? Stop it first: one process at a time can open an "
                           "embedded store.") from exc
     return Store(client, embedded=True, path=str(path))
-
-
-def _server_client(url: str) -> Any:
-    parts = urlsplit(url)
-    return clickhouse_connect.get_client(
-        host=parts.hostname or "localhost", port=parts.port or (8443 if parts.scheme == "https" else 8123),
-        username=parts.username or "default", password=parts.password or "",
-        secure=parts.scheme == "https", database=parts.path.strip("/") or "analytics",
-    )
 
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, str]]:
@@ -105,6 +142,23 @@ MIGRATIONS_DDL = (
     "applied_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY version "
     "COMMENT 'Schema migrations applied to this store'"
 )
+# Claims: the first collector to claim a migration applies it; the others wait for its record. Every claim of a
+# (version, round) carries one insert_deduplication_token, so the server keeps the first and drops the rest:
+# the claim read back names one owner, the same for every reader, however the inserts raced. A claim whose
+# migration is still not recorded after CLAIM_TTL_S has lapsed (its collector died mid-way): the next round
+# may be claimed, and the migration runs again (migrations are written to survive a second run). On a cluster
+# the table is replicated to every host, whose inserts deduplicate by token as well.
+CLAIMS_DDL = (
+    "CREATE TABLE IF NOT EXISTS analytics_meta.migration_claims (version UInt32, round UInt32, owner String, "
+    "claimed_at DateTime64(3) DEFAULT now64(3)) ENGINE = MergeTree ORDER BY (version, round) "
+    "SETTINGS non_replicated_deduplication_window = 10000 "
+    "COMMENT 'Which collector applies each migration: one claim per (version, round) is kept (dedup token)'"
+)
+CLAIM_TTL_S = 300.0  # longer than any migration takes; then another collector may take a dead one's claim
+
+
+class MigrationStalled(RuntimeError):
+    """A migration stays unrecorded although its claims keep lapsing."""
 
 
 def meta_statements(cluster: str | None = None) -> list[str]:
@@ -113,17 +167,23 @@ def meta_statements(cluster: str | None = None) -> list[str]:
     return [f"CREATE DATABASE IF NOT EXISTS analytics_meta{on}", everywhere(MIGRATIONS_DDL, cluster)]
 
 
-def migrate(store: Store, directory: Path = MIGRATIONS_DIR, cluster: str | None = None) -> list[str]:
-    """Apply the migrations not yet recorded in analytics_meta.migrations; return their names. Every
+def migrate(store: Store, directory: Path = MIGRATIONS_DIR, cluster: str | None = None,
+            claim_ttl_s: float = CLAIM_TTL_S) -> list[str]:
+    """Apply the migrations not yet recorded in analytics_meta.migrations; return the names this call applied.
+    Any number of collectors may call it at once on one server: each migration is applied exactly once. Every
     deployment runs the statements `cluster.plan` renders from the files: the files themselves without a
     cluster, their ON CLUSTER rendering with one."""
     for statement in meta_statements(cluster):
         store.command(statement)
-    done = {row[0] for row in store.query("SELECT version FROM analytics_meta.migrations")}
     files = migration_files(directory)
+    done = _applied(store)
+    if all(version in done for version, _, _ in files):
+        return []
+    store.command(everywhere(CLAIMS_DDL, cluster))
+    me = uuid.uuid4().hex
     applied = []
     for (version, name, _), (_, statements) in zip(files, plan(files, cluster), strict=True):
-        if version in done:
+        if version in done or not _mine(store, version, name, me, claim_ttl_s):
             continue
         try:
             for statement in statements:
@@ -134,3 +194,35 @@ def migrate(store: Store, directory: Path = MIGRATIONS_DIR, cluster: str | None 
         log.info("migration applied", extra={"migration": name})
         applied.append(name)
     return applied
+
+
+def _applied(store: Store) -> set[int]:
+    return {row[0] for row in store.query("SELECT version FROM analytics_meta.migrations")}
+
+
+def _mine(store: Store, version: int, name: str, me: str, ttl_s: float) -> bool:
+    """True when `me` holds the claim on `version` and must apply it; False once another collector recorded
+    it. Waits (bounded by the claims' lapse) while another collector holds a live claim."""
+    deadline = time.monotonic() + ttl_s + 60  # a live claim lapses within ttl_s: then this collector takes it
+    tried = -1
+    while time.monotonic() < deadline:
+        if version in _applied(store):
+            return False
+        latest = store.query("SELECT round, owner, dateDiff('millisecond', claimed_at, now64(3)) / 1000 FROM "
+                             "analytics_meta.migration_claims WHERE version = {v:UInt32} ORDER BY round DESC "
+                             "LIMIT 1", {"v": version})
+        if latest and float(latest[0][2]) < ttl_s:
+            if latest[0][1] == me:
+                return True
+            time.sleep(0.25)  # another collector is applying it; polling gently leaves it the server
+            continue
+        # The next round (a round whose claim rows were deleted by hand has its token spent: skip past it).
+        tried = max(int(latest[0][0]) + 1 if latest else 0, tried + 1)
+        store.command(f"INSERT INTO analytics_meta.migration_claims (version, round, owner) SETTINGS "
+                      f"insert_deduplication_token = 'claim-{version}-{tried}' VALUES ({version}, {tried}, '{me}')")
+        owner = store.query("SELECT owner FROM analytics_meta.migration_claims WHERE version = {v:UInt32} AND "
+                            "round = {r:UInt32} ORDER BY claimed_at, owner LIMIT 1", {"v": version, "r": tried})
+        if owner and owner[0][0] == me:
+            return True
+    raise MigrationStalled(f"migration {name} is still not recorded {ttl_s + 60:.0f} s after it was claimed; "
+                           "check the schema and the collectors' logs, then start one collector alone")

@@ -120,17 +120,17 @@ def close_day(store: Store, site: str, day: dt.date, keep_days: int = DEFAULT_RO
                 "min_insert_block_size_rows": 0, "min_insert_block_size_bytes": 0,
                 "max_insert_block_size": 100_000_000}
     params = {"site": site, "from": day, "to": day}
-    with store.lock:
-        store.client.command(f"INSERT INTO analytics.visits ({_COLUMNS}) {VISITS_SQL}", parameters=params,
+    with store.connection() as client:
+        client.command(f"INSERT INTO analytics.visits ({_COLUMNS}) {VISITS_SQL}", parameters=params,
                              settings=settings)
-        store.client.command(
+        client.command(
             "INSERT INTO analytics.visits_closed (site, day, visit_count, retention_days) SELECT {site:String}, "
             "{day:Date}, (SELECT sum(visit_count) FROM analytics.visits_daily WHERE site = {site:String} "
             "AND day = {day:Date}), (SELECT if(count() = 0, {keep:UInt16}, max(rollup_retention_days)) "
             "FROM analytics.events WHERE site = {site:String} AND toDate(ts) = {day:Date})",
             parameters={"site": site, "day": day, "keep": keep_days},
             settings={"insert_deduplication_token": token})
-        rows = store.client.query("SELECT visit_count FROM analytics.visits_closed FINAL WHERE site = {site:String} "
+        rows = client.query("SELECT visit_count FROM analytics.visits_closed FINAL WHERE site = {site:String} "
                                   "AND day = {day:Date}", parameters={"site": site, "day": day}).result_rows
     return int(rows[0][0]) if rows else 0
 

@@ -1,11 +1,23 @@
 """Shared fixtures: one real embedded ClickHouse store per test session (chDB allows one store path
-per process), emptied before each test that asks for it; apps built on it with a fixed clock."""
+per process), emptied before each test that asks for it; apps built on it with a fixed clock.
+
+Server mode: a test module (or test) marked `both_modes` runs twice, `[embedded]` on that store and
+`[server]` with CLICKHOUSE_URL set, over ClickHouse's HTTP interface, to a stand-in server (standin.py: the
+collector's own /sql door over a real engine in a process of its own, because no ClickHouse server can be
+installed where the suite runs). The stand-in starts once per session and its tables are emptied before
+each test, as the embedded store's are."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -64,6 +76,87 @@ class Clock:
         self.now += seconds
 
 
+MODES = ("embedded", "server")
+STANDIN = Path(__file__).resolve().parent / "standin.py"
+STANDIN_START_S = 60.0  # a cold engine on a busy machine: bounded, never a hang
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_modes: run against the embedded store and against a server over HTTP")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("both_modes") and "store_mode" in metafunc.fixturenames:
+        metafunc.parametrize("store_mode", MODES, indirect=True)
+
+
+@pytest.fixture
+def store_mode(request: pytest.FixtureRequest) -> str:
+    """"embedded" (the default) or "server" (tests marked both_modes run in both)."""
+    return str(getattr(request, "param", "embedded"))
+
+
+@dataclass
+class Standin:
+    """A stand-in ClickHouse server (standin.py) in a process of its own, stopped or killed by its PID."""
+
+    data_dir: Path
+    port: int = field(default_factory=lambda: free_port())
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://admin:{self.token}@127.0.0.1:{self.port}/analytics?proxy_path=/sql"
+
+    def start(self, timeout_s: float = STANDIN_START_S) -> Standin:
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        self.process = subprocess.Popen([sys.executable, str(STANDIN), str(self.data_dir), str(self.port), self.token],
+                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the stand-in server exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/sql/ping", timeout=2) as r:
+                    if r.read() == b"Ok.\n":
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the stand-in server did not answer within {timeout_s:.0f} s")
+
+    def kill(self) -> None:
+        """SIGKILL: the engine dies mid-work, as a crashed server does."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standin]:
+    server = Standin(tmp_path_factory.mktemp("standin")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_store(standin: Standin) -> Iterator[Store]:
+    """A server-mode store on the stand-in, migrated once per session."""
+    store = open_store(Settings(clickhouse_url=standin.url))
+    migrate(store)
+    yield store
+    store.close()
+
+
 @pytest.fixture(scope="session")
 def session_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     store = open_store(Settings(data_dir=tmp_path_factory.mktemp("store")))
@@ -78,11 +171,15 @@ def analytics_tables(store: Store) -> list[str]:
 
 
 @pytest.fixture
-def store(session_store: Store) -> Store:
-    """The session store, emptied: every analytics table starts with 0 rows."""
-    for table in analytics_tables(session_store):
-        session_store.command(f"TRUNCATE TABLE analytics.{table}")
-    return session_store
+def store(store_mode: str, request: pytest.FixtureRequest) -> Store:
+    """The session store of the mode, emptied: every analytics table starts with 0 rows."""
+    chosen: Store = request.getfixturevalue("server_store" if store_mode == "server" else "session_store")
+    for (table,) in chosen.query("SELECT name FROM system.tables WHERE database = 'analytics' "
+                                 "AND engine LIKE '%MergeTree' AND total_rows > 0"):
+        chosen.command(f"TRUNCATE TABLE analytics.{table}")
+    if store_mode == "server":  # what a server shares between collectors starts empty too
+        chosen.command("TRUNCATE TABLE IF EXISTS analytics_meta.daily_salts")
+    return chosen
 
 
 @pytest.fixture
@@ -91,10 +188,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, store_mode: str, request: pytest.FixtureRequest) -> Settings:
     config = tmp_path / "sites.toml"
     config.write_text(TEST_CONFIG)
-    return Settings(data_dir=tmp_path / "data", config_path=config, flush_interval_ms=20)
+    url = request.getfixturevalue("standin").url if store_mode == "server" else None
+    return Settings(data_dir=tmp_path / "data", config_path=config, flush_interval_ms=20, clickhouse_url=url)
 
 
 class Api:

@@ -18,7 +18,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import generate  # noqa: E402
-from collector import visits  # noqa: E402
+from collector import secret_key, visits  # noqa: E402
 from collector.salts import FileKeeper  # noqa: E402
 from collector.settings import SCHEMAS_DIR, Settings  # noqa: E402
 from collector.store import migrate, open_store  # noqa: E402
@@ -46,6 +46,7 @@ def populate(data_dir: Path) -> None:
     store.command(f"INSERT INTO analytics.cell_keys VALUES ('{SITE}', 1234567, 7654321, now(), now(), 1098)")
     # Every day closed: a collector serving the server (the stand-in) finds no day of the store left to close.
     visits.close_due(store, time.time() + 3 * 86400)
+    secret_key.from_file(data_dir)  # the consented ids' key, which the move hands to the server
     keeper = FileKeeper(data_dir / "salts")
     today = int(time.time() // 86400)
     keeper.load_or_create(today)

@@ -63,6 +63,7 @@ def test_export_and_delete_over_http(admin) -> None:
     assert admin.count(where=f"visitor_id = {b}") == 1
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_purge_over_http(admin) -> None:
     _seed(admin)
     admin.send(event(site="country.example", url="https://country.example/"))

@@ -98,6 +98,8 @@ def test_interrupted_move_resumes_and_the_server_answers_as_the_store(
         for name, rows in before["dashboards"].items():
             assert after["dashboards"][name] == rows, name
         assert server.command("SELECT count() FROM analytics_meta.daily_salts") == 2  # today's and yesterday's
+        key = server.query("SELECT key FROM analytics_meta.secret_key").result_rows  # visitors keep their ids
+        assert [bytes(k) for k, in key] == [bytes.fromhex((data_dir / "secret.key").read_text())]
         assert server.command("SELECT count() FROM system.databases WHERE name = 'analytics_move'") == 0  # staging gone
 
         server.command("INSERT INTO analytics.events (site, ts, type, retention_days) "

@@ -69,6 +69,7 @@ def _ids(api) -> list[tuple[str, int, int]]:
     return api.rows("SELECT tier, visitor_id, session_id FROM analytics.events ORDER BY ts")
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_full_tier_stores_hmac_of_the_first_party_id(api) -> None:
     vid, sid = "v" * 20, "s" * 12
     api.send(event(consent={"analytics": True}, vid=vid, sid=sid))
@@ -104,6 +105,7 @@ def test_an_id_sent_without_consent_is_ignored(api, consent) -> None:
     assert "v" * 20 not in everything and "w" * 20 not in everything
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_anonymous_tier_has_no_stable_id(api, clock) -> None:
     api.send(event())
     first = anonymous_id(api)
@@ -123,6 +125,7 @@ def test_consent_false_is_anonymous(api) -> None:
     assert "v" * 20 not in str(api.rows("SELECT * FROM analytics.events"))
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_strict_site_without_consent_stores_nothing_but_a_count(api) -> None:
     response = api.send(event(site="strict.example", url="https://strict.example/"))
     assert response.json() == {"accepted": 0, "dropped": {"consent_denied": 1}}

@@ -58,6 +58,7 @@ def test_refusal_without_an_id_is_recorded_without_one(api) -> None:
     assert api.collector.consent_worker.wait_idle()
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_withdrawal_erases_raw_events_keeps_itself_and_later_events_fall_back(api) -> None:
     api.send([consented(url="https://test.example/a"), consented(url="https://test.example/b"), choice("grant")],
              headers=PAGE)

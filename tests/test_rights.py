@@ -35,6 +35,7 @@ def two_visitors(api: Any) -> tuple[int, int]:
     secret = api.collector.ctx.secret
     return visitor_id(secret, "test.example", A), visitor_id(secret, "test.example", B)
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_export_holds_exactly_the_visitors_rows_and_no_ip_or_user_agent(api, store) -> None:
     a, b = two_visitors(api)
     doc = rights.export_visitor(store, "test.example", a, api.collector.clock())
@@ -48,6 +49,7 @@ def test_export_holds_exactly_the_visitors_rows_and_no_ip_or_user_agent(api, sto
     assert set(doc["events"][0]) == set(doc["fields"]["events"])  # every exported field is documented
     assert doc["fields"]["events"]["path"].startswith("Page path")
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_delete_reports_counts_and_the_engines_proof_then_export_is_empty(api, store) -> None:
     a, b = two_visitors(api)
     report = rights.delete_visitor(store, "test.example", a)

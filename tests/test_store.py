@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+import pytest
 from canaries import CANARY_IPS, CANARY_UA, needles
 from conftest import IPHONE, MINNEAPOLIS_IP, event
 
@@ -17,6 +18,7 @@ def _tables(store, engine_like: str = "%MergeTree") -> list[tuple[str, str]]:
                        "AND engine LIKE {e:String} ORDER BY name", {"e": engine_like})
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_row_builder_columns_match_the_ddl(store) -> None:
     ddl = [r[0] for r in store.query("SELECT name FROM system.columns WHERE database = 'analytics' "
                                      "AND table = 'events' AND default_kind = '' ORDER BY position")]
@@ -118,12 +120,14 @@ def test_rollups_hold_no_identifiers_outside_sketches(store) -> None:
             assert typ.startswith("AggregateFunction(uniq"), f"{table}.{name} {typ}"
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_migrations_run_once(store) -> None:
     assert migrate(store) == []
     applied = store.query("SELECT count() FROM analytics_meta.migrations")[0][0]
     assert applied == len(migration_files())
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_rollup_views_equal_raw_counts(api) -> None:
     pages = ["/", "/a", "/b", "/a", "/", "/"]
     api.send([event(url=f"https://test.example{p}") for p in pages])
@@ -169,6 +173,7 @@ def test_geo_and_technology_rollups(make_api) -> None:
         ("Mobile Safari", "iOS", "mobile", 1)]
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_raw_rows_expire_by_their_own_retention(api, store, clock) -> None:
     clock.advance(-31 * 86400)  # the collector's clock: events arrive stamped 31 days ago
     api.send(event())
@@ -190,7 +195,8 @@ def test_dashboard_rollups_are_backfilled_once_from_events_already_stored(api, s
         store.command(f"TRUNCATE TABLE analytics.{table}")
     store.command("ALTER TABLE analytics_meta.migrations DELETE WHERE version IN "
                   f"({', '.join(str(v) for v, _, _ in backfills)}) SETTINGS mutations_sync = 2")
-    assert sorted(migrate(store)) == sorted(name for _, name, _ in backfills)
+    # Their claims lapse at once (claim_ttl_s=0), as a dead collector's do after CLAIM_TTL_S.
+    assert sorted(migrate(store, claim_ttl_s=0)) == sorted(name for _, name, _ in backfills)
     for _, _, sql in backfills:
         store.command(sql)
     assert api.rows("SELECT sum(views) FROM analytics.site_daily") == [(3,)]

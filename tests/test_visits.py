@@ -131,6 +131,7 @@ def test_scripted_visitors_give_hand_computed_visits(settings, clock, store) -> 
         check_api(site, "rollup:")
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_closing_twice_or_concurrently_writes_each_day_once(settings, clock, store) -> None:
     script(settings, clock, store)
     now = at(DAY2, 0, 0) + 3 * 86400

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import FIREFOX, LONDON_IP, Api, event
 
 from collector import pipeline
@@ -67,6 +68,7 @@ def test_rows_reach_the_store_and_the_spool_empties(api: Api, store: Store, tmp_
     assert not list(tmp_path.glob("*" + SUFFIX))
 
 
+@pytest.mark.both_modes  # also in server mode (conftest)
 def test_replayed_segment_is_stored_once_in_raw_table_and_rollups(api: Api, store: Store, tmp_path: Path) -> None:
     rows, dropped = pipeline_rows(api, 20, bots=3)
     first, crashed = tmp_path / "a", tmp_path / "b"

@@ -23,8 +23,8 @@ RATE_METRICS = {"bounce_rate", "conversion_rate", "percentage"}  # change is a d
 
 
 def execute(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with store.lock:
-        result = store.client.query(sql, parameters=params)
+    with store.connection() as client:
+        result = client.query(sql, parameters=params)
     names = result.column_names
     return [dict(zip(names, row, strict=True)) for row in result.result_rows]
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import orjson
 
+from ..server_url import parse as parse_server_url
 from .engine import Result
 from .errors import SqlError, from_engine
 
@@ -22,13 +23,12 @@ TIMEOUT_S = 600.0  # the role limits stop a non-admin query long before; an admi
 class ServerEngine:
     """Statements on a ClickHouse server as the collector's own user, at most `readers + 1` at once."""
 
-    def __init__(self, url: str, readers: int, path: str = "/") -> None:
-        """`url` as CLICKHOUSE_URL (its path names the database, not an HTTP path); `path` is the HTTP path."""
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port or (8443 if parts.scheme == "https" else 8123)
-        self.base = f"{parts.scheme}://{parts.hostname}:{port}{path}"
-        user = urllib.parse.unquote(parts.username or "default")
-        secret = urllib.parse.unquote(parts.password or "")
+    def __init__(self, url: str, readers: int, path: str | None = None) -> None:
+        """`url` as CLICKHOUSE_URL (its path names the database; its `proxy_path` the HTTP path, unless `path`)."""
+        server = parse_server_url(url)
+        base = server.http_base if path is None else server.http_base.removesuffix(server.proxy_path) + path
+        self.base = base if urllib.parse.urlsplit(base).path else base + "/"  # a server's own root: "/"
+        user, secret = server.username, server.password
         self.auth = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
         self.readers = readers
 

@@ -90,6 +90,6 @@ def publish_thresholds(store: Store, config: Config, now: float) -> None:
     cellkey.ensure_keys(store, config, now)
     rows = [(site, p.small_cell_threshold, int(now), p.rollup_retention_days) for site, p in config.sites.items()]
     if rows:
-        with store.lock:
-            store.client.insert("analytics.site_privacy", rows,
+        with store.connection() as client:
+            client.insert("analytics.site_privacy", rows,
                                 column_names=["site", "small_cell_threshold", "updated_at", "retention_days"])
