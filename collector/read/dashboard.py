@@ -4,7 +4,9 @@
     GET  /dashboard/login           the login form;  POST: credential -> session cookie, 303 to /dashboard
     POST /dashboard/logout          ends the session on the server, clears the cookie
     GET  /dashboard/heatmap         the click heatmap of a page (same session rule as /dashboard)
-    GET  /dashboard/static/<file>   JS modules, CSS and the vendored chart library
+    GET  /dashboard/static/v/<version>/<file>   JS modules, CSS and the vendored chart library, cached for a
+                                    year (immutable: the version names the files' content; the pages link here)
+    GET  /dashboard/static/<file>   the same files under a stable name, revalidated by ETag
     /dashboard/api/*, /dashboard/export.csv   the data the page reads (dashboard_api.py)
 
 Credentials only ever travel in a POST body, never in a URL. Pages carry a CSP without inline scripts or
@@ -14,6 +16,7 @@ styles; event data reaches the page as JSON and is rendered with textContent onl
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -54,7 +57,9 @@ class Pages:
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.files = assets.load()
-        self.templates = {name: _template(name) for name in ("dashboard.html", "login.html", "heatmap.html")}
+        self.versioned = f"{STATIC_PREFIX}v/{assets.version(self.files)}/"
+        self.templates = {name: _template(name).replace(f'"{STATIC_PREFIX}', f'"{self.versioned}')
+                          for name in ("dashboard.html", "login.html", "heatmap.html")}
 
     async def dashboard(self, request: Request) -> Response:
         return self._page(request, "dashboard.html", CSP)
@@ -66,8 +71,9 @@ class Pages:
         session = self.gate.session(request)
         if session is None:
             return RedirectResponse("/dashboard/login", status_code=303)
+        sites = [s for s in sorted(self.gate.collector.config.sites) if self.gate.may_read(session, s)]
         body = _fill(self.templates[name], user=session.user.name, role=str(session.user.role),
-                     csrf=self.gate.sessions.csrf_token(session))
+                     csrf=self.gate.sessions.csrf_token(session), sites=json.dumps(sites))
         return _html(body, csp=csp)
 
     def _heatmap_csp(self, request: Request) -> str:
@@ -108,7 +114,10 @@ class Pages:
                                 headers={"Set-Cookie": self.gate.cookie(request, "", 0)})
 
     async def static(self, request: Request) -> Response:
-        asset = self.files.get(request.url.path.removeprefix(STATIC_PREFIX))
+        path = request.url.path
+        if path.startswith(self.versioned):
+            return assets.respond(request, self.files[path.removeprefix(self.versioned)], assets.IMMUTABLE)
+        asset = self.files.get(path.removeprefix(STATIC_PREFIX))
         if asset is None:
             return Response("Not Found", status_code=404, media_type="text/plain")
         return assets.respond(request, asset)
@@ -143,6 +152,7 @@ def routes(collector: Any) -> list[BaseRoute]:
         Route("/dashboard/heatmap", pages.heatmap, methods=["GET"]),
         # One route per packaged file: an allow-list, no path parameter to traverse with.
         *(Route(STATIC_PREFIX + name, pages.static, methods=["GET"]) for name in pages.files),
+        *(Route(pages.versioned + name, pages.static, methods=["GET"]) for name in pages.files),
         *dashboard_api.routes(gate),
         *demo.routes(collector.settings),
     ]
