@@ -9,13 +9,17 @@
 --
 -- Environment: BENCH_DATA (payload file), BENCH_BATCH (events per request, default 1), BENCH_SITE (site
 -- id written into the bodies), BENCH_DELAY_MS (mean pause per connection between requests: an
--- exponential, i.e. Poisson, arrival process; 0 = closed loop, as fast as the server answers).
+-- exponential, i.e. Poisson, arrival process; 0 = closed loop, as fast as the server answers),
+-- BENCH_REPLAY_IDS (see below).
 
 local data = os.getenv("BENCH_DATA")
 local batch = tonumber(os.getenv("BENCH_BATCH") or "1")
 local site = os.getenv("BENCH_SITE") or "bench.example"
 local mean_delay = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 local clients = tonumber(os.getenv("BENCH_CLIENTS") or "20000")
+-- BENCH_REPLAY_IDS=1: send the recorded ids as they are (how this bench replayed before; most repeats are
+-- then duplicates the collector acknowledges without storing). Only for the before/after comparison.
+local replay = os.getenv("BENCH_REPLAY_IDS") == "1"
 
 local records = {}
 for line in io.lines(data) do
@@ -92,7 +96,7 @@ function init(args)
     }
     if first.gpc == "1" then headers["Sec-GPC"] = "1" end
     if first.dnt == "1" then headers["DNT"] = "1" end
-    pool[k] = {headers = headers, parts = split(body)}
+    pool[k] = {headers = headers, parts = replay and {body} or split(body)}
   end
 end
 

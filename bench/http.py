@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -138,3 +139,30 @@ def overload(seconds: float, sustainable: float | None = None) -> tuple[list[Row
                 peak <= 400 and flat)]
     return rows, {"rss_peak_mb": peak, "rss_start_mb": base, "rss_middle_mb": middle, "rss_last_mb": last,
                   "offered_rps": 5 * rate, "answered_rps": load.rps, "errors": load.errors}
+
+
+def replay(seconds: float) -> tuple[list[Row], dict[str, Any]]:
+    """Landed events/s and CPU per event, single and batched, replaying the recorded event ids (as the bench
+    did before) and fresh ones (as it does now), alternating, in one run: what the duplicates flattered."""
+    out: dict[str, Any] = {}
+    for mode, flag in (("recorded ids", "1"), ("fresh ids", "0")):
+        os.environ["BENCH_REPLAY_IDS"] = flag
+        try:
+            single_c = _measure_collector(seconds)
+            batched_c = _measure_collector(seconds, batch=50, connections=16)
+        finally:
+            os.environ.pop("BENCH_REPLAY_IDS", None)
+        out[mode] = {}
+        for kind, c, per in (("single", single_c, 1), ("batched", batched_c, 50)):
+            events, elapsed = c["load"].requests * per, c["load"].seconds + c["drain_s"]
+            out[mode][kind] = {"inserted_per_s": c["landed_per_s"], "dropped": c["dropped"],
+                               "old_landed_per_s": (c["stored"] + sum(c["dropped"].values())) / elapsed,
+                               "cpu_us_per_event": sum(c["cpu_s"].values()) / events * 1e6}
+    rows = []
+    for mode, kinds in out.items():
+        for kind, f in kinds.items():
+            rows.append(Row(f"HTTP {kind}, {mode}: inserted", f"{f['inserted_per_s']:,.0f} events/s",
+                            f"counted as landed before (rows + drops): {f['old_landed_per_s']:,.0f}/s; not stored: "
+                            + (", ".join(f"{n:,} {r}" for r, n in sorted(f["dropped"].items())) or "none")
+                            + f"; server CPU {f['cpu_us_per_event']:.1f} us/event"))
+    return rows, out
