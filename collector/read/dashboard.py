@@ -32,6 +32,7 @@ from .session import COOKIE, TTL_S
 TEMPLATES = Path(__file__).resolve().parent / "static"
 MAX_FORM_BYTES = 4096
 STATIC_PREFIX = "/dashboard/static/"
+VERSIONED_ROUTE = STATIC_PREFIX + "v/{version}/{name:path}"  # the name is looked up in the packaged files only
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -57,7 +58,8 @@ class Pages:
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.files = assets.load()
-        self.versioned = f"{STATIC_PREFIX}v/{assets.version(self.files)}/"
+        self.version = assets.version(self.files)
+        self.versioned = f"{STATIC_PREFIX}v/{self.version}/"
         self.templates = {name: _template(name).replace(f'"{STATIC_PREFIX}', f'"{self.versioned}')
                           for name in ("dashboard.html", "login.html", "heatmap.html")}
 
@@ -113,11 +115,15 @@ class Pages:
         return RedirectResponse("/dashboard/login", status_code=303,
                                 headers={"Set-Cookie": self.gate.cookie(request, "", 0)})
 
+    async def versioned_static(self, request: Request) -> Response:
+        """A packaged file under this version's name (any other version or file: 404), cached as immutable."""
+        asset = self.files.get(request.path_params["name"])
+        if asset is None or request.path_params["version"] != self.version:
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        return assets.respond(request, asset, assets.IMMUTABLE)
+
     async def static(self, request: Request) -> Response:
-        path = request.url.path
-        if path.startswith(self.versioned):
-            return assets.respond(request, self.files[path.removeprefix(self.versioned)], assets.IMMUTABLE)
-        asset = self.files.get(path.removeprefix(STATIC_PREFIX))
+        asset = self.files.get(request.url.path.removeprefix(STATIC_PREFIX))
         if asset is None:
             return Response("Not Found", status_code=404, media_type="text/plain")
         return assets.respond(request, asset)
@@ -152,7 +158,7 @@ def routes(collector: Any) -> list[BaseRoute]:
         Route("/dashboard/heatmap", pages.heatmap, methods=["GET"]),
         # One route per packaged file: an allow-list, no path parameter to traverse with.
         *(Route(STATIC_PREFIX + name, pages.static, methods=["GET"]) for name in pages.files),
-        *(Route(pages.versioned + name, pages.static, methods=["GET"]) for name in pages.files),
+        Route(VERSIONED_ROUTE, pages.versioned_static, methods=["GET"]),
         *dashboard_api.routes(gate),
         *demo.routes(collector.settings),
     ]
