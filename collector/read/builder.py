@@ -122,7 +122,7 @@ def _blocks(daily: Source, table: str, columns: Mapping[str, str], where: str = 
 
 
 # Page lists without a time dimension read the block rollups: a few sketches per page instead of one per day.
-BLOCKED: tuple[tuple[Source, dict[int, Source]], ...] = (
+BLOCKED = (
     _blocks(EVENT_ROLLUPS[2], "top_pages_blocks", {"event:page": "path"}),
     _blocks(VISIT_ROLLUPS[4], "visit_pages_blocks", {"visit:entry_page": "page"}, "kind = 'entry'"),
     _blocks(VISIT_ROLLUPS[5], "visit_pages_blocks", {"visit:exit_page": "page"}, "kind = 'exit'"),
