@@ -5,8 +5,6 @@
 - p50 of each dashboard query through the stats API's code (parse, build, run, suppress; no HTTP) on
   generated events over 30 days, side by side: as a running collector's store is (today and yesterday
   open, so their visits come from raw events) and with every day closed (everything from rollups).
-- The page lists once more with every day closed but read day by day (the block rollups switched off): the
-  ratio of the per-day sketches to the block sketches, in one run.
 - The sessioniser: seconds to close the 30 days, and the longest single day (the store lock is held that
   long, so it is the longest the writer waits).
 - The insert path (writer blocks of 50,000 rows, JSONCompactEachRow) with and without what this work added
@@ -27,7 +25,7 @@ from typing import Any
 
 from collector import config as config_mod
 from collector import visits
-from collector.read import answer, builder, query
+from collector.read import answer, query
 from collector.settings import Settings
 from collector.store import Store, migrate, open_store
 
@@ -112,10 +110,8 @@ def _close(store: Store, now: float) -> tuple[float, float, int]:
     return sum(times), max(times, default=0.0), len(times)
 
 
-PAGE_LISTS = ("top pages", "entry pages")
 ROLLUPS = ("events", "site_daily", "top_pages_daily", "events_daily", "tiers_daily", "visits_daily",
-           "visit_sources_daily", "visit_pages_daily", "visit_geo_daily", "visit_technology_daily",
-           "top_pages_blocks", "visit_pages_blocks")
+           "visit_sources_daily", "visit_pages_daily", "visit_geo_daily", "visit_technology_daily")
 
 
 def run(rows: int) -> dict[str, Any]:
@@ -134,13 +130,10 @@ def run(rows: int) -> dict[str, Any]:
         for table in ROLLUPS:
             store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
         all_closed = _queries(store, config, today)
-        blocked, builder.BLOCKED = builder.BLOCKED, ()  # the page lists read day by day, for the ratio
-        day_by_day = {name: _p50_ms(store, config, QUERIES[name], today)[0] for name in PAGE_LISTS}
-        builder.BLOCKED = blocked
         ingest = _ingest(store, 200_000)
         store.close()
     return {"rows": rows, "fill_s": fill_s, "close_s": close_s, "closed_days": days, "longest_day_s": longest_s,
-            "open_days": open_days, "all_closed": all_closed, "day_by_day": day_by_day, "ingest": ingest}
+            "open_days": open_days, "all_closed": all_closed, "ingest": ingest}
 
 
 def stats_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
@@ -153,10 +146,6 @@ def stats_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
         out.append(Row(f"Stats API: {name}, 30 days ({r['rows'] / 1e6:.0f}M events)", f"{ms:.1f} ms / {closed:.1f} ms",
                        f"p50 of {RUNS}, today and yesterday open / every day closed; read user (suppressed); "
                        f"target <= 50 ms for both", max(ms, closed) <= 50))
-    for name in PAGE_LISTS:
-        out.append(Row(f"Stats API: {name} read day by day (without the block rollups), all closed",
-                       f"{r['day_by_day'][name]:.1f} ms", f"{r['day_by_day'][name] / r['all_closed'][name]['p50_ms']:.1f}x "
-                       "the block rollups' time in the same run"))
     out.append(Row(f"Visits: sessionise {r['closed_days']} closed days", f"{r['close_s']:.1f} s",
                    f"{r['close_s'] / r['rows'] * 1e6:.2f} us/event, once per day; longest day {r['longest_day_s']:.2f} s (store lock held)"))
     ing = r["ingest"]
