@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import visits
-from . import blocks
 from .query import EVENT_VISIT_DIMENSIONS, Condition, Filter, Logic, Query, conditions
 from .suppress import fold_sql
 
@@ -112,22 +111,6 @@ EVENTS_RAW = Source("raw events", "analytics.events",
                      "p_ev": "count()"},
                     day="toDate(ts)", raw=True)
 
-
-
-def _blocks(daily: Source, table: str, columns: Mapping[str, str], where: str = "") -> tuple[Source, dict[int, Source]]:
-    """`daily`'s figures kept per aligned block of days (collector/read/blocks.py), one Source per block size."""
-    return daily, {span: Source(f"{table}/{span}", f"analytics.{table}", columns, daily.partials,
-                                where=" AND ".join(filter(None, (f"span = {span}", where))), day="start")
-                   for span in blocks.SPANS}
-
-
-# Page lists without a time dimension read the block rollups: a few sketches per page instead of one per day.
-BLOCKED = (
-    _blocks(EVENT_ROLLUPS[2], "top_pages_blocks", {"event:page": "path"}),
-    _blocks(VISIT_ROLLUPS[4], "visit_pages_blocks", {"visit:entry_page": "page"}, "kind = 'entry'"),
-    _blocks(VISIT_ROLLUPS[5], "visit_pages_blocks", {"visit:exit_page": "page"}, "kind = 'exit'"),
-)
-
 METRIC_PARTIALS = {"visitors": {"p_v"}, "visits": {"p_visits"}, "pageviews": {"p_pv"}, "events": {"p_ev"},
                    "bounce_rate": {"p_bounces", "p_visits"}, "views_per_visit": {"p_pv", "p_visits"},
                    "visit_duration": {"p_dur", "p_visits"}, "percentage": {"p_v"}, "conversion_rate": {"p_v"},
@@ -205,7 +188,6 @@ def build(q: Query, ctx: Context) -> Plan:
             parts.append((VISITS_RAW, start, q.date_to))
     else:
         parts.append((event_rollup or EVENTS_RAW, q.date_from, q.date_to))
-    parts = [piece for part in parts for piece in _in_blocks(part, dims, partials)]
     for source, start, _ in parts:
         if source.raw:
             _check_raw(start, ctx)
@@ -221,16 +203,6 @@ def build(q: Query, ctx: Context) -> Plan:
     sql = fold_sql(inner, len(q.dimensions), outer, merge, _order(q, metrics))
     sources = [f"{'raw' if s.raw else 'rollup'}:{s.name} {a.isoformat()}..{b.isoformat()}" for s, a, b in parts]
     return Plan(sql, params, sources, q.dimensions, metrics)
-
-
-def _in_blocks(part: tuple[Source, dt.date, dt.date], dims: set[str],
-               partials: set[str]) -> list[tuple[Source, dt.date, dt.date]]:
-    """A daily rollup's part read from its block rollup when that holds the query (no time dimension)."""
-    source, start, end = part
-    by_span = next((b for daily, b in BLOCKED if daily is source), None)
-    if by_span is None or not by_span[1].covers(dims, partials):
-        return [part]
-    return [(by_span[span], first, last) for span, first, last in blocks.split(start, end)]
 
 
 def _part(q: Query, s: Source, index: int, start: dt.date, end: dt.date, partials: set[str],

@@ -21,5 +21,5 @@ ANALYST_OBJECTS: frozenset[str] = READ_OBJECTS | frozenset({
     "analytics.dropped_daily", "analytics.site_daily", "analytics.top_pages_daily", "analytics.top_sources_daily",
     "analytics.visits_daily", "analytics.visit_sources_daily", "analytics.visit_pages_daily",
     "analytics.visit_geo_daily", "analytics.visit_technology_daily", "analytics.visits_closed",
-    "analytics.heatmap_daily", "analytics.top_pages_blocks", "analytics.visit_pages_blocks",
+    "analytics.heatmap_daily",
 })
