@@ -20,19 +20,20 @@ from . import dashboard, edge, http, pipeline, sql, stats, store, workers
 from .table import Row, render
 
 PARTS = ("single", "batched", "pipeline", "overload", "storage", "query", "workers", "edge", "stats", "dashboard",
-         "sql")
+         "sql", "replay")
+DEFAULT = tuple(p for p in PARTS if p != "replay")  # replay is a before/after comparison, run on request
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("parts", nargs="*", help=f"parts to run, of {', '.join(PARTS)} (default: all)")
+    parser.add_argument("parts", nargs="*", help=f"parts to run, of {', '.join(PARTS)} (default: all but replay)")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured load per HTTP figure")
     parser.add_argument("--overload-seconds", type=float, default=60.0, help="duration of the overload figure")
     parser.add_argument("--storage-rows", type=int, default=1_000_000)
     parser.add_argument("--query-rows", type=int, default=10_000_000)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
-    parts = args.parts or list(PARTS)
+    parts = args.parts or list(DEFAULT)
     if unknown := set(parts) - set(PARTS):
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     raw: dict[str, Any] = {}
@@ -40,6 +41,7 @@ def main() -> None:
     runners: dict[str, Callable[[], tuple[list[Row], dict[str, Any]]]] = {
         "single": lambda: http.single(args.seconds),
         "batched": lambda: http.batched(args.seconds),
+        "replay": lambda: http.replay(args.seconds),
         "pipeline": pipeline.run,
         "overload": lambda: http.overload(args.overload_seconds, raw.get("single", {}).get("landed_per_s")),
         "storage": lambda: store.storage_rows(args.storage_rows),

@@ -2,18 +2,24 @@
 --
 -- Every request carries a recorded event body (or BENCH_BATCH of them as {"events": [...]}), its user
 -- agent, Origin, Sec-GPC/DNT, and an X-Forwarded-For address drawn from a pool of distinct clients
--- (the collector trusts 127.0.0.1 as its proxy). Requests are built once per thread in init() and
--- replayed round-robin, so wrk spends its time sending, not building.
+-- (the collector trusts 127.0.0.1 as its proxy). Bodies are split once per thread in init() around their
+-- `event_id`, `vid` and `sid` values; each request fills those in fresh, so a replayed event is a new
+-- event (never a duplicate the collector acknowledges without storing), and every five consecutive
+-- events of a thread share one consented visitor and session (they still form visits).
 --
 -- Environment: BENCH_DATA (payload file), BENCH_BATCH (events per request, default 1), BENCH_SITE (site
 -- id written into the bodies), BENCH_DELAY_MS (mean pause per connection between requests: an
--- exponential, i.e. Poisson, arrival process; 0 = closed loop, as fast as the server answers).
+-- exponential, i.e. Poisson, arrival process; 0 = closed loop, as fast as the server answers),
+-- BENCH_REPLAY_IDS (see below).
 
 local data = os.getenv("BENCH_DATA")
 local batch = tonumber(os.getenv("BENCH_BATCH") or "1")
 local site = os.getenv("BENCH_SITE") or "bench.example"
 local mean_delay = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 local clients = tonumber(os.getenv("BENCH_CLIENTS") or "20000")
+-- BENCH_REPLAY_IDS=1: send the recorded ids as they are (how this bench replayed before; most repeats are
+-- then duplicates the collector acknowledges without storing). Only for the before/after comparison.
+local replay = os.getenv("BENCH_REPLAY_IDS") == "1"
 
 local records = {}
 for line in io.lines(data) do
@@ -32,6 +38,36 @@ end
 
 local pool = {}
 local i = 0
+local tag = 0      -- per thread and run: ids never repeat across threads or runs
+local sent = 0     -- events sent by this thread
+
+-- The body as {literal, "E"|"V"|"S", literal, ...}: the recorded ids become slots.
+local function split(body)
+  body = body:gsub('"event_id":"[^"]*"', '"event_id":"\1E\1"')
+  body = body:gsub('"vid":"[^"]*"', '"vid":"\1V\1"')
+  body = body:gsub('"sid":"[^"]*"', '"sid":"\1S\1"')
+  local parts = {}
+  for piece in (body .. "\1"):gmatch("([^\1]*)\1") do parts[#parts + 1] = piece end
+  return parts
+end
+
+local function fill(parts)
+  local out = {}
+  for j = 1, #parts do
+    local p = parts[j]
+    if j % 2 == 1 then
+      out[j] = p
+    elseif p == "E" then
+      sent = sent + 1
+      out[j] = string.format("%08x-0000-4000-8000-%012x", tag, sent)
+    elseif p == "V" then
+      out[j] = string.format("benchvisitor%08x%010d", tag, math.floor(sent / 5))
+    else
+      out[j] = string.format("session%08x%010d", tag, math.floor(sent / 5))
+    end
+  end
+  return table.concat(out)
+end
 
 local function address(n)
   -- A stable address per simulated client: recorded addresses, varied in the last two octets.
@@ -41,7 +77,8 @@ local function address(n)
 end
 
 function init(args)
-  math.randomseed(seed or 1)
+  math.randomseed((seed or 1) + os.time())
+  tag = math.random(0, 0x7fffffff)
   local size = batch > 1 and 200 or 5000
   for k = 1, size do
     local first = records[math.random(#records)]
@@ -59,14 +96,15 @@ function init(args)
     }
     if first.gpc == "1" then headers["Sec-GPC"] = "1" end
     if first.dnt == "1" then headers["DNT"] = "1" end
-    pool[k] = wrk.format("POST", "/api/event", headers, body)
+    pool[k] = {headers = headers, parts = replay and {body} or split(body)}
   end
 end
 
 function request()
   i = i + 1
   if i > #pool then i = 1 end
-  return pool[i]
+  local p = pool[i]
+  return wrk.format("POST", "/api/event", p.headers, fill(p.parts))
 end
 
 if mean_delay > 0 then

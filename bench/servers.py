@@ -196,9 +196,10 @@ def sql(data_dir: Path, query: str) -> list[list[str]]:
     return [line.split("\t") for line in out.splitlines()[1:]]
 
 
-def landed(data_dir: Path, site: str = "bench.example") -> tuple[int, int]:
-    """(rows in analytics.events, events counted as dropped in analytics.dropped_daily) for the site."""
-    rows = sql(data_dir, f"SELECT (SELECT count() FROM analytics.events WHERE site = '{site}'), "
-                         f"(SELECT sum(events) FROM analytics.dropped_daily WHERE site = '{site}')")
-    stored, dropped = rows[0]
-    return int(stored), int(float(dropped or 0))
+def landed(data_dir: Path, site: str = "bench.example") -> tuple[int, dict[str, int]]:
+    """(rows in analytics.events, events not stored by reason from analytics.dropped_daily) for the site.
+    Only the rows are landed events: a duplicate is acknowledged but never inserted, a bot never stored."""
+    rows = sql(data_dir, f"SELECT '', count() FROM analytics.events WHERE site = '{site}' UNION ALL SELECT reason, "
+                         f"sum(events) FROM analytics.dropped_daily WHERE site = '{site}' GROUP BY reason")
+    counts = {str(reason): int(float(n)) for reason, n in rows}
+    return counts.pop("", 0), counts

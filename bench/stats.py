@@ -3,8 +3,8 @@
 `python -m bench.stats <rows>` prints one `BENCH {json}` line.
 
 - p50 of each dashboard query through the stats API's code (parse, build, run, suppress; no HTTP) on
-  generated events over 30 days: once as the store is a day after the data ends (the last two days are open,
-  so their visits come from raw events), once with every day closed (everything from rollups).
+  generated events over 30 days, side by side: as a running collector's store is (today and yesterday
+  open, so their visits come from raw events) and with every day closed (everything from rollups).
 - The sessioniser: seconds to close the 30 days, and the longest single day (the store lock is held that
   long, so it is the longest the writer waits).
 - The cost of the cell-key noise on a reader's answers: each dashboard query's p50 as a reader (k = 5: noise
@@ -164,11 +164,11 @@ def stats_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
                               timeout=3600, check=True).stdout
     r = json.loads(next(line for line in out_text.splitlines() if line.startswith("BENCH "))[len("BENCH "):])
     out = []
-    for name, figure in r["all_closed"].items():
-        ms = figure["p50_ms"]
-        out.append(Row(f"Stats API: {name}, 30 days ({r['rows'] / 1e6:.0f}M events), all from rollups", f"{ms:.1f} ms",
-                       f"p50 of {RUNS}; read user (suppressed); open days raw: {r['open_days'][name]['p50_ms']:.1f} ms; target <= 50 ms",
-                       ms <= 50))
+    for name, figure in r["open_days"].items():
+        ms, closed = figure["p50_ms"], r["all_closed"][name]["p50_ms"]
+        out.append(Row(f"Stats API: {name}, 30 days ({r['rows'] / 1e6:.0f}M events)", f"{ms:.1f} ms / {closed:.1f} ms",
+                       f"p50 of {RUNS}, today and yesterday open / every day closed; read user (suppressed); "
+                       f"target <= 50 ms for both", max(ms, closed) <= 50))
     out.append(Row(f"Visits: sessionise {r['closed_days']} closed days", f"{r['close_s']:.1f} s",
                    f"{r['close_s'] / r['rows'] * 1e6:.2f} us/event, once per day; longest day {r['longest_day_s']:.2f} s (store lock held)"))
     ing = r["ingest"]

@@ -103,8 +103,8 @@ def measure(args: list[str], seconds: float) -> dict[str, Any]:
         server.stop()
     stored, dropped = servers.landed(server.data_dir)  # type: ignore[arg-type]
     servers.cleanup(server)
-    landed = stored + dropped
-    return {"rps": load.rps, "p99_ms": load.p99_ms, "errors": load.errors, "landed": landed,
+    landed = stored  # inserted rows only; duplicates and bots are not landed events
+    return {"rps": load.rps, "p99_ms": load.p99_ms, "errors": load.errors, "landed": landed, "dropped": dropped,
             "landed_per_s": landed / (load.seconds + drain_s), "cpu_us": cpu_s / load.requests * 1e6,
             "cores_busy": cpu_s / load.seconds, "client_cpu_us": load.client_cpu_s / load.requests * 1e6,
             "rss_mb": rss}

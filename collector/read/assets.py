@@ -39,6 +39,15 @@ def load(root: Path = STATIC) -> dict[str, Asset]:
     return assets
 
 
+# Versioned URLs name one version of every file: a browser may keep them for a year without asking again.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def version(assets: dict[str, Asset]) -> str:
+    """A name for this set of files, changing whenever any file does (the page links to `v/<version>/`)."""
+    return hashlib.sha256("".join(a.etag for _, a in sorted(assets.items())).encode()).hexdigest()[:12]
+
+
 def accepts_gzip(request: Request) -> bool:
     return "gzip" in request.headers.get("accept-encoding", "").lower()
 

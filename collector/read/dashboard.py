@@ -4,7 +4,9 @@
     GET  /dashboard/login           the login form;  POST: credential -> session cookie, 303 to /dashboard
     POST /dashboard/logout          ends the session on the server, clears the cookie
     GET  /dashboard/heatmap         the click heatmap of a page (same session rule as /dashboard)
-    GET  /dashboard/static/<file>   JS modules, CSS and the vendored chart library
+    GET  /dashboard/static/v/<version>/<file>   JS modules, CSS and the vendored chart library, cached for a
+                                    year (immutable: the version names the files' content; the pages link here)
+    GET  /dashboard/static/<file>   the same files under a stable name, revalidated by ETag
     /dashboard/api/*, /dashboard/export.csv   the data the page reads (dashboard_api.py)
 
 Credentials only ever travel in a POST body, never in a URL. Pages carry a CSP without inline scripts or
@@ -14,6 +16,7 @@ styles; event data reaches the page as JSON and is rendered with textContent onl
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,6 +32,7 @@ from .session import COOKIE, TTL_S
 TEMPLATES = Path(__file__).resolve().parent / "static"
 MAX_FORM_BYTES = 4096
 STATIC_PREFIX = "/dashboard/static/"
+VERSIONED_ROUTE = STATIC_PREFIX + "v/{version}/{name:path}"  # the name is looked up in the packaged files only
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -54,7 +58,10 @@ class Pages:
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.files = assets.load()
-        self.templates = {name: _template(name) for name in ("dashboard.html", "login.html", "heatmap.html")}
+        self.version = assets.version(self.files)
+        self.versioned = f"{STATIC_PREFIX}v/{self.version}/"
+        self.templates = {name: _template(name).replace(f'"{STATIC_PREFIX}', f'"{self.versioned}')
+                          for name in ("dashboard.html", "login.html", "heatmap.html")}
 
     async def dashboard(self, request: Request) -> Response:
         return self._page(request, "dashboard.html", CSP)
@@ -66,8 +73,9 @@ class Pages:
         session = self.gate.session(request)
         if session is None:
             return RedirectResponse("/dashboard/login", status_code=303)
+        sites = [s for s in sorted(self.gate.collector.config.sites) if self.gate.may_read(session, s)]
         body = _fill(self.templates[name], user=session.user.name, role=str(session.user.role),
-                     csrf=self.gate.sessions.csrf_token(session))
+                     csrf=self.gate.sessions.csrf_token(session), sites=json.dumps(sites))
         return _html(body, csp=csp)
 
     def _heatmap_csp(self, request: Request) -> str:
@@ -107,6 +115,13 @@ class Pages:
         return RedirectResponse("/dashboard/login", status_code=303,
                                 headers={"Set-Cookie": self.gate.cookie(request, "", 0)})
 
+    async def versioned_static(self, request: Request) -> Response:
+        """A packaged file under this version's name (any other version or file: 404), cached as immutable."""
+        asset = self.files.get(request.path_params["name"])
+        if asset is None or request.path_params["version"] != self.version:
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        return assets.respond(request, asset, assets.IMMUTABLE)
+
     async def static(self, request: Request) -> Response:
         asset = self.files.get(request.url.path.removeprefix(STATIC_PREFIX))
         if asset is None:
@@ -143,6 +158,7 @@ def routes(collector: Any) -> list[BaseRoute]:
         Route("/dashboard/heatmap", pages.heatmap, methods=["GET"]),
         # One route per packaged file: an allow-list, no path parameter to traverse with.
         *(Route(STATIC_PREFIX + name, pages.static, methods=["GET"]) for name in pages.files),
+        Route(VERSIONED_ROUTE, pages.versioned_static, methods=["GET"]),
         *dashboard_api.routes(gate),
         *demo.routes(collector.settings),
     ]

@@ -3,6 +3,7 @@ own handlers, run as the logged-in user (suppressed for `read` users), through s
 the cards it has no dimension for, from the read side's dashboard queries (dashboard_cards.py).
 
     POST /dashboard/api/query      a stats API v2 query (CSRF header required)     -> the stats API answer
+    POST /dashboard/api/batch      the queries, cards and realtime count of a view  -> their answers (one round)
     GET  /dashboard/api/sites      the sites this login may read, with their first event
     GET  /dashboard/api/realtime   ?site_id=                                       -> {"visitors": n}
     GET  /dashboard/api/card       ?card=vitals|tiers|dropped|sources&site_id=&date_range=&name=  -> stats-shaped rows
@@ -27,17 +28,18 @@ from starlette.routing import Route
 
 from ..admin import error_response, json_response
 from ..errors import ClientError, Kind
-from . import dashboard_cards, stats_bridge
+from . import dashboard_batch, dashboard_cards, stats_bridge
 from .csv_export import to_csv
 from .gate import Gate
 
 MAX_QUERY_BYTES = 16 * 1024
+MAX_BATCH_BYTES = 64 * 1024
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _json(raw: str | bytes, what: str) -> Any:
-    if len(raw) > MAX_QUERY_BYTES:
-        raise ClientError(Kind.TOO_LARGE, "too_large", f"{what} is larger than {MAX_QUERY_BYTES} bytes")
+def _json(raw: str | bytes, what: str, limit: int = MAX_QUERY_BYTES) -> Any:
+    if len(raw) > limit:
+        raise ClientError(Kind.TOO_LARGE, "too_large", f"{what} is larger than {limit} bytes")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -60,6 +62,9 @@ class Api:
         query = _json(await request.body(), "the body")
         session = self.gate.require(request, _site_of(query))
         return await stats_bridge.query(request, session.user)
+
+    async def batch(self, request: Request) -> Response:
+        return await dashboard_batch.batch(self.gate, request, _json(await request.body(), "the body", MAX_BATCH_BYTES))
 
     async def sites(self, request: Request) -> Response:
         session = self.gate.require(request)
@@ -135,6 +140,7 @@ def routes(gate: Gate) -> list[Route]:
     api = Api(gate)
     return [
         Route("/dashboard/api/query", _guarded(api.query), methods=["POST"]),
+        Route("/dashboard/api/batch", _guarded(api.batch), methods=["POST"]),
         Route("/dashboard/api/sites", _guarded(api.sites), methods=["GET"]),
         Route("/dashboard/api/realtime", _guarded(api.realtime), methods=["GET"]),
         Route("/dashboard/api/card", _guarded(api.card), methods=["GET"]),

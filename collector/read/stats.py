@@ -68,18 +68,26 @@ def first_day(store: Any, site: str) -> dt.date | None:
     return rows[0]["d"] if rows and rows[0]["n"] else None
 
 
+def client_error(exc: Exception) -> ClientError | None:
+    """The 4xx a failure of a stats answer is, or None for a bug or an infrastructure failure."""
+    if isinstance(exc, ClientError):
+        return exc
+    if isinstance(exc, RawExpired):
+        return ClientError(Kind.INVALID, "raw_expired", str(exc))
+    if isinstance(exc, ClickHouseError) and "Pattern" in str(exc) and any(
+            f"Code: {code}." in str(exc) for code in _BAD_REGEXP):
+        return query.bad("filters", "a matches pattern is not a valid regular expression")
+    return None
+
+
 async def _guarded(request: Request, work: Callable[[], Any]) -> Response:
     """Run `work` off the event loop; client mistakes become their 4xx, never a 500."""
     try:
         return json_response(200, await run_in_threadpool(work))
-    except ClientError as exc:
-        return error_response(exc)
-    except RawExpired as exc:
-        return error_response(ClientError(Kind.INVALID, "raw_expired", str(exc)))
-    except ClickHouseError as exc:
-        if "Pattern" in str(exc) and any(f"Code: {code}." in str(exc) for code in _BAD_REGEXP):
-            return error_response(query.bad("filters", "a matches pattern is not a valid regular expression"))
-        raise
+    except (ClientError, RawExpired, ClickHouseError) as exc:
+        if (error := client_error(exc)) is None:
+            raise
+        return error_response(error)
 
 
 async def stats_query(request: Request) -> Response:
@@ -116,18 +124,22 @@ async def realtime(request: Request) -> Response:
 
     def work() -> dict[str, Any]:
         user = reader(request)
-        site = readable_site(request, user, request.query_params.get("site_id"))
-        k = suppress.threshold(collector.config, site, user.is_admin)
-        since = int(collector.clock()) - REALTIME_S
-        rows = answer.execute(collector.store, "SELECT uniqExact(visitor_id) AS n FROM analytics.events WHERE site = "
-                              "{site:String} AND ts >= toDateTime({since:UInt32})", {"site": site, "since": since})
-        n = int(rows[0]["n"])
-        shown = cellkey.perturb(collector.store, site, k, [n])[0]
-        ok = cellkey.released(n, shown, k)
-        return {"visitors": shown if ok else None, "meta": {"small_cell_threshold": k, "suppressed": not ok,
-                                                             "window_s": REALTIME_S}}
+        return realtime_for(collector, user, readable_site(request, user, request.query_params.get("site_id")))
 
     return await _guarded(request, work)
+
+
+def realtime_for(collector: Any, user: users.User, site: str) -> dict[str, Any]:
+    """Visitors of `site` in the last five minutes, perturbed and withheld under k for non-admins (blocking)."""
+    k = suppress.threshold(collector.config, site, user.is_admin)
+    since = int(collector.clock()) - REALTIME_S
+    rows = answer.execute(collector.store, "SELECT uniqExact(visitor_id) AS n FROM analytics.events WHERE site = "
+                          "{site:String} AND ts >= toDateTime({since:UInt32})", {"site": site, "since": since})
+    n = int(rows[0]["n"])
+    shown = cellkey.perturb(collector.store, site, k, [n])[0]
+    ok = cellkey.released(n, shown, k)
+    return {"visitors": shown if ok else None, "meta": {"small_cell_threshold": k, "suppressed": not ok,
+                                                         "window_s": REALTIME_S}}
 
 
 async def sites(request: Request) -> Response:

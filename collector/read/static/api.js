@@ -32,8 +32,39 @@ export async function get(path, params = {}) {
   return answer(await fetch(url, { credentials: 'same-origin' }));
 }
 
+// Requests made in one turn of the page's script (a view's headline, graph, cards and realtime count) travel
+// together as one POST /dashboard/api/batch: one round trip, one request on the server, which answers them
+// back to back. Each caller still gets its own answer, or its own error.
+let pending = null;
+
+function flush() {
+  const batch = pending;
+  pending = null;
+  post('/dashboard/api/batch', { items: batch.map((p) => p.item) }).then(({ answers }) => {
+    batch.forEach((p, i) => {
+      const a = answers[i];
+      if (a.status === 200) p.resolve(a.body);
+      else p.reject(new ApiError(a.status, a.body));
+    });
+  }, (err) => batch.forEach((p) => p.reject(err)));
+}
+
+function batched(item) {
+  if (!pending) {
+    pending = [];
+    setTimeout(flush, 0);
+  }
+  return new Promise((resolve, reject) => pending.push({ item, resolve, reject }));
+}
+
 // A stats API v2 query (POST /api/stats/query, through the dashboard's session door).
-export const query = (body) => post('/dashboard/api/query', body);
+export const query = (body) => batched({ query: body });
+
+// A card answered by the dashboard queries (vitals, tiers, dropped).
+export const card = (params) => batched({ card: params });
+
+// Visitors in the last five minutes.
+export const realtime = (site) => batched({ realtime: { site_id: site } });
 
 // The URL of a card's CSV export: the same query, answered as CSV by the server (suppressed, neutralised).
 export function csvUrl(body, name) {

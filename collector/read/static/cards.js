@@ -1,6 +1,6 @@
 // The breakdown cards. Each tab is one stats API query (a dimension and its metrics); clicking a row
 // filters the whole dashboard by its value; each card exports what it shows as CSV.
-import { cardCsvUrl, csvUrl, get, query } from './api.js';
+import { card as cardAnswer, cardCsvUrl, csvUrl, query } from './api.js';
 import { el, renderTable } from './table.js';
 
 const SOURCE_TABS = [['Sources', 'visit:source'], ['Referrers', 'visit:referrer'], ['UTM source', 'visit:utm_source'],
@@ -63,8 +63,8 @@ async function loadTab(card, tab, body, ctx) {
     return;
   }
   const answer = tab.card
-    ? await get('/dashboard/api/card', { card: tab.card, name: tab.name || '', site_id: ctx.state.site,
-      date_range: ctx.dateRange, filters: ctx.filters })
+    ? await cardAnswer({ card: tab.card, name: tab.name || '', site_id: ctx.state.site,
+      date_range: ctx.dateRange })
     : await query(tabQuery(tab, ctx));
   const metrics = answer.query?.metrics || tab.metrics || [];
   const suppressed = answer.meta?.suppressed_rows || 0;

@@ -1,7 +1,7 @@
 // The dashboard page: site and period pickers, filter chips, the top graph with the six headline numbers,
 // the breakdown cards and the realtime count. State lives in the address; every number comes from the
 // stats API (through /dashboard/api/*), none is computed here.
-import { get, query } from './api.js';
+import { query, realtime as realtimeAnswer } from './api.js';
 import { CARDS, mountCards, refreshCard } from './cards.js';
 import { renderGraph, resizeGraph } from './chart.js';
 import { change, LABELS, label, metric } from './format.js';
@@ -88,10 +88,13 @@ async function refresh() {
   ctx.suppressed = {};
   status('Loading…');
   document.body.classList.add('loading');
+  // One round: every card asks now and the requests travel as one batch (api.js). Only the privacy card's
+  // "Suppressed" tab waits, since it lists what the other cards folded.
   const privacy = CARDS.find((c) => c.id === 'privacy');
-  const jobs = [loadHeadline(generation), loadGraph(generation), ...CARDS.filter((c) => c !== privacy).map((c) => refreshCard(c, ctx))];
+  const last = privacy.tabs[privacy.active || 0].card === 'suppressed' ? privacy : null;
+  const jobs = [loadHeadline(generation), loadGraph(generation), ...CARDS.filter((c) => c !== last).map((c) => refreshCard(c, ctx))];
   const results = await Promise.allSettled(jobs);
-  await refreshCard(privacy, ctx);  // last: its "Suppressed" tab lists what the other cards folded
+  if (last) await refreshCard(last, ctx);
   if (generation !== ctx.generation) return;
   const failed = results.find((r) => r.status === 'rejected');
   status(failed ? String(failed.reason.message || failed.reason) : '');
@@ -101,7 +104,7 @@ async function refresh() {
 
 async function realtime() {
   try {
-    const answer = await get('/dashboard/api/realtime', { site_id: ctx.state.site });
+    const answer = await realtimeAnswer(ctx.state.site);
     $('realtime').textContent = metric('visitors', answer.visitors);
   } catch { $('realtime').textContent = '–'; }
 }
@@ -129,14 +132,16 @@ function wireControls() {
 }
 
 async function main() {
-  const { sites } = await get('/dashboard/api/sites');
-  $('site').replaceChildren(...sites.map((s) => { const o = el('option', '', s.site_id); o.value = s.site_id; return o; }));
-  if (!sites.some((s) => s.site_id === ctx.state.site)) ctx.state.site = sites[0]?.site_id || '';
+  // The sites this login may read come with the page, so the first view's batch leaves at once.
+  const sites = JSON.parse(document.querySelector('meta[name="sites"]')?.content || '[]');
+  $('site').replaceChildren(...sites.map((s) => { const o = el('option', '', s); o.value = s; return o; }));
+  if (!sites.includes(ctx.state.site)) ctx.state.site = sites[0] || '';
   $('site').value = ctx.state.site;
   wireControls();
   mountCards($('cards'), ctx);
-  await refresh();
-  await realtime();
+  const first = refresh();
+  realtime();  // in the same batch as the first view
+  await first;
   setInterval(realtime, REALTIME_MS);
 }
 

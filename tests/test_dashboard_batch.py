@@ -1,0 +1,84 @@
+"""The dashboard's one-round first view (collector/read/dashboard_batch.py): each item answers exactly what its
+own route answers, as the logged-in user (suppressed for a read user), an item's error stays in its item,
+and the batch keeps the session, CSRF and site rules of the routes it stands for."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from conftest import Api, event
+from test_dashboard import TOKEN, csrf_of, login, settings  # noqa: F401  (the reader's sites config)
+
+QUERY = {"site_id": "test.example", "metrics": ["visitors", "pageviews"], "date_range": "7d",
+         "dimensions": ["event:page"], "pagination": {"limit": 10}}
+CARD = {"card": "tiers", "site_id": "test.example", "date_range": "7d"}
+
+
+def batch(api: Api, items: list[dict[str, Any]], **headers: str) -> Any:
+    return api.client.post("/dashboard/api/batch", json={"items": items},
+                           headers={"x-csrf-token": csrf_of(api), **headers})
+
+
+def test_each_item_answers_what_its_own_route_answers(make_api: Callable[..., Api]) -> None:
+    api = make_api()
+    pages = [event(url=f"https://test.example/p{i % 3}", vid=f"visitor-{i:014d}", consent={"analytics": True})
+             for i in range(12)]
+    assert api.send(pages).status_code == 202
+    api.flush()
+    for user, password in (("reader", "reader-pass"), ("admin", TOKEN)):
+        api.client.cookies.clear()
+        login(api, user, password)
+        r = batch(api, [{"query": QUERY}, {"card": CARD}, {"realtime": {"site_id": "test.example"}}])
+        assert r.status_code == 200
+        answers = r.json()["answers"]
+        assert [a["status"] for a in answers] == [200, 200, 200]
+        alone = api.client.post("/dashboard/api/query", json=QUERY, headers={"x-csrf-token": csrf_of(api)}).json()
+        assert answers[0]["body"] == alone
+        assert answers[1]["body"] == api.client.get("/dashboard/api/card", params=CARD).json()
+        assert answers[2]["body"] == api.client.get("/dashboard/api/realtime?site_id=test.example").json()
+    # The admin sees the three pages of 4 visitors; the reader (k = 5) only their fold.
+    assert len(answers[0]["body"]["results"]) == 3
+    api.client.cookies.clear()
+    login(api)
+    folded = batch(api, [{"query": QUERY}]).json()["answers"][0]["body"]["results"]
+    assert folded == [{"dimensions": ["(other)"], "metrics": [12, 12]}]
+
+
+def test_an_items_error_is_its_own_and_the_batch_keeps_the_routes_rules(api: Api) -> None:
+    items = [{"query": QUERY}]
+    assert api.client.post("/dashboard/api/batch", json={"items": items}).status_code == 401
+    login(api)
+    for headers in ({"x-csrf-token": ""}, {"x-csrf-token": "forged"}):
+        r = api.client.post("/dashboard/api/batch", json={"items": items}, headers=headers)
+        assert r.status_code == 403 and r.json()["error"] == "csrf"
+    r = batch(api, [{"query": {**QUERY, "metrics": ["nope"]}}, {"query": {**QUERY, "site_id": "other.example"}},
+                    {"card": {**CARD, "site_id": "other.example"}}, {"card": {**CARD, "card": "nope"}},
+                    {"realtime": {"site_id": "other.example"}}, {"realtime": []}, {"query": QUERY}])
+    assert r.status_code == 200
+    assert [a["status"] for a in r.json()["answers"]] == [400, 400, 403, 400, 403, 400, 200]
+    for body in ({}, {"items": []}, {"items": [{"query": QUERY}] * 25}, {"items": [{"sql": "SELECT 1"}]},
+                 {"items": [{"query": QUERY, "card": CARD}]}, [1]):
+        r = api.client.post("/dashboard/api/batch", json=body, headers={"x-csrf-token": csrf_of(api)})
+        assert r.status_code == 400 and r.json()["error"] in ("invalid_batch", "invalid_json"), body
+    r = api.client.post("/dashboard/api/batch", content=b"{nope", headers={"x-csrf-token": csrf_of(api)})
+    assert r.status_code == 400
+
+
+def test_the_answer_is_gzipped_for_clients_that_accept_it(api: Api) -> None:
+    login(api, "admin", TOKEN)
+    items = [{"query": {**QUERY, "dimensions": ["time:day"], "pagination": {"limit": 100}}}] * 6
+    r = api.client.post("/dashboard/api/batch", json={"items": items},
+                        headers={"x-csrf-token": csrf_of(api), "accept-encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip" and r.headers["cache-control"] == "no-store"
+    assert len(r.json()["answers"]) == 6  # the client decodes it
+    raw = api.client.stream("POST", "/dashboard/api/batch", json={"items": items},
+                            headers={"x-csrf-token": csrf_of(api), "accept-encoding": "gzip"})
+    with raw as response:
+        body = b"".join(response.iter_raw())
+    assert orjson.loads(gzip.decompress(body))["answers"][0]["status"] == 200
+    plain = api.client.post("/dashboard/api/batch", json={"items": items[:1]},
+                            headers={"x-csrf-token": csrf_of(api), "accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
