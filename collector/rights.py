@@ -134,6 +134,8 @@ def delete_visitor(store: Store, site: str, visitor: int, keep_receipt: str | No
         tables = [_delete(store, table, _where(visitor) + (" AND receipt_id != {keep:UUID}"
                                                            if table == "consent_receipts" and keep_receipt else ""),
                           params) for table in VISITOR_TABLES]
+        # The open days' visits of the visitor (pre-sessionised from the rows just deleted).
+        tables.append(_delete(store, "visits_open", _where(visitor), params))
     return _summary(site, tables) | {"visitor_id": str(visitor)}
 
 

@@ -27,6 +27,7 @@ from .store import Store
 
 log = logging.getLogger("collector.visits")
 
+CLOSE_CHUNK_ROWS = 100_000  # raw rows per closing statement: the longest the store lock is held for a closer
 GAP_S = 30 * 60  # 30 minutes without an event ends a visit (Plausible, Matomo, PostHog)
 INTERACTIONS = ("click", "custom", "form")
 # Attributes of the first event that a visit keeps (its source, location and device).
@@ -68,7 +69,7 @@ FROM (
             arraySort(groupArray((ts, path, type, tier, {_FIRST_TUPLE}, rollup_retention_days))) AS evs
         FROM analytics.events
         WHERE site = {{site:String}}
-          AND ts >= toDateTime({{{{FROM}}:Date}}) - {GAP_S} AND ts < toDateTime({{{{TO}}:Date}}) + 2 * 86400
+          AND ts >= toDateTime({{{{FROM}}:Date}}) - {GAP_S} AND ts < toDateTime({{{{TO}}:Date}}) + 2 * 86400{{EXTRA}}
         GROUP BY site, visitor_id
     )
     ARRAY JOIN arraySplit((e, gap) -> gap > {GAP_S}, evs,
@@ -78,9 +79,11 @@ WHERE day BETWEEN {{{{FROM}}:Date}} AND {{{{TO}}:Date}}
 """
 
 
-def visits_select(start: str = "from", end: str = "to") -> str:
-    """VISITS_SQL with its day range bound to the parameters named `start` and `end` (besides {site:String})."""
-    return _VISITS_SQL.replace("{FROM}", start).replace("{TO}", end)
+def visits_select(start: str = "from", end: str = "to", visitors: str = "") -> str:
+    """VISITS_SQL with its day range bound to the parameters named `start` and `end` (besides {site:String});
+    `visitors`, a condition on the raw events, keeps the visitors it holds for (all of a visitor's events or none)."""
+    sql = _VISITS_SQL.replace("{FROM}", start).replace("{TO}", end)
+    return sql.replace("{EXTRA}", f" AND ({visitors})" if visitors else "")
 
 
 VISITS_SQL = visits_select()
@@ -112,24 +115,45 @@ def _pending(store: Store, until: dt.date) -> list[tuple[str, dt.date]]:
     return [(site, first) for site, first in rows if first <= until]
 
 
-def close_day(store: Store, site: str, day: dt.date, keep_days: int = DEFAULT_ROLLUP_DAYS) -> int:
+def chunks_of(rows: int, chunk_rows: int) -> int:
+    """How many pieces (by visitor) a job over `rows` raw rows is cut into, at most `chunk_rows` each on average."""
+    return max(1, -(-rows // max(1, chunk_rows)))
+
+
+def by_visitor(n: int, i: int) -> str:
+    """The condition keeping piece `i` of `n` of the visitors (all of a visitor's events, or none)."""
+    return "" if n == 1 else f"cityHash64(visitor_id) % {n} = {i}"
+
+
+def close_day(store: Store, site: str, day: dt.date, keep_days: int = DEFAULT_ROLLUP_DAYS,
+              chunk_rows: int = CLOSE_CHUNK_ROWS) -> int:
     """Write the visits of `site` that started on `day` to the rollups, once; return how many there were.
-    `keep_days` is how long the marker of a day without events is kept (the site's rollup retention)."""
-    token = f"visits-{site}-{day.isoformat()}"
-    settings = {"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1,
-                "min_insert_block_size_rows": 0, "min_insert_block_size_bytes": 0,
-                "max_insert_block_size": 100_000_000}
-    params = {"site": site, "from": day, "to": day}
+    `keep_days` is how long the marker of a day without events is kept (the site's rollup retention).
+
+    The day is written in pieces of about `chunk_rows` raw rows (its visitors split by a hash), each in its own
+    statement with its own insert token, so the store lock is given back between pieces and the writer never
+    waits for a whole day. The number of pieces comes from the day's row count, which no longer changes once
+    the day is closable: a repeat after a crash cuts the same pieces and each is written once."""
+    params = {"site": site, "day": day, "keep": keep_days}
+    rows = store.query("SELECT count() FROM analytics.events WHERE site = {site:String} AND toDate(ts) = {day:Date}",
+                       params)[0][0]
+    n = chunks_of(int(rows), chunk_rows)
+    base = f"visits-{site}-{day.isoformat()}"
+    for i in range(n):
+        token = base if n == 1 else f"{base}-{i}-of-{n}"
+        settings = {"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1,
+                    "min_insert_block_size_rows": 0, "min_insert_block_size_bytes": 0,
+                    "max_insert_block_size": 100_000_000}
+        sql = f"INSERT INTO analytics.visits ({_COLUMNS}) {visits_select('day', 'day', by_visitor(n, i))}"
+        with store.lock:
+            store.client.command(sql, parameters={"site": site, "day": day}, settings=settings)
     with store.lock:
-        store.client.command(f"INSERT INTO analytics.visits ({_COLUMNS}) {VISITS_SQL}", parameters=params,
-                             settings=settings)
         store.client.command(
             "INSERT INTO analytics.visits_closed (site, day, visit_count, retention_days) SELECT {site:String}, "
             "{day:Date}, (SELECT sum(visit_count) FROM analytics.visits_daily WHERE site = {site:String} "
             "AND day = {day:Date}), (SELECT if(count() = 0, {keep:UInt16}, max(rollup_retention_days)) "
             "FROM analytics.events WHERE site = {site:String} AND toDate(ts) = {day:Date})",
-            parameters={"site": site, "day": day, "keep": keep_days},
-            settings={"insert_deduplication_token": token})
+            parameters=params, settings={"insert_deduplication_token": base})
         rows = store.client.query("SELECT visit_count FROM analytics.visits_closed FINAL WHERE site = {site:String} "
                                   "AND day = {day:Date}", parameters={"site": site, "day": day}).result_rows
     return int(rows[0][0]) if rows else 0
@@ -176,6 +200,9 @@ class Closer:
                 closed = close_due(self._store, self._clock(), self._window, self._keep)
                 if closed:
                     log.info("visits closed", extra={"days": len(closed), "visits": sum(n for *_, n in closed)})
+                # After the days: the open days it keeps current start where the closed ones end.
+                from .visits_open import update_open
+                update_open(self._store, self._clock(), self._window)
             except Exception:  # the store may be down; the next round retries the same days
                 log.exception("closing visits failed")
             self._stop.wait(self._interval)
