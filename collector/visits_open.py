@@ -6,15 +6,15 @@ day and visitor with every visit that visitor started that day, exactly as `visi
 from all of the visitor's stored events. Each raw row carries the time it was stored (`inserted`); a round
 (`update_open`, every minute or so):
 
-1. reads the watermark W of the last round and takes W' = the store's clock now (minus a settle time on a
-   server, where another process's insert may still be in flight; none on the embedded store, whose inserts
-   all run under the lock this round holds while it reads the clock);
+1. reads the watermark W of the last round (the greatest of any site) and takes W' = the store's clock now
+   (minus a settle time on a server, where another process's insert may still be in flight; none on the
+   embedded store, whose inserts all run under the lock this round holds while it reads the clock);
 2. re-sessionises every visitor with rows stored in (W, W'], from all of that visitor's events of the open
    days, in pieces of visitors (by a hash) so the store lock is held for a bounded number of rows at a time;
    it writes that visitor's row for every day it has events on, a day whose visit a late event moved to the
    day before getting empty arrays; the version is the store time of the visitor's newest event and how many
    events were seen, so it only grows with what was seen and the newest state wins (ReplacingMergeTree);
-3. records W' (the greatest watermark wins).
+3. records W' for every site it has seen (the greatest watermark wins).
 
 A read of days from `open_from` on (see collector/read/builder.py) takes the rows of `visits_open` of the
 visitors without rows stored after W and sessionises at query time only those with rows stored after W:
@@ -74,11 +74,11 @@ def _update_sql(visitors: str) -> str:
     tuple_cols = ", ".join(_ARRAYS)
     arrays = ", ".join(f"arrayMap(v -> v.{i + 1}, a.vs) AS {c}" for i, c in enumerate(_ARRAYS))
     return f"""
-INSERT INTO analytics.visits_open (site, day, visitor_id, version, {tuple_cols})
-SELECT b.site, b.day, b.visitor_id, b.version, {arrays}
+INSERT INTO analytics.visits_open (site, day, visitor_id, version, {tuple_cols}, retention_days)
+SELECT b.site, b.day, b.visitor_id, b.version, {arrays}, b.retention_days
 FROM (
-    SELECT site, visitor_id, version, day FROM (
-        SELECT site, visitor_id,
+    SELECT site, visitor_id, version, retention_days, day FROM (
+        SELECT site, visitor_id, max(retention_days) AS retention_days,
             toUInt64(toUnixTimestamp64Milli(max(inserted))) * 1000000 + least(count(), 999999) AS version,
             arrayFilter(d -> d BETWEEN {{lo:Date}} AND {{hi:Date}}, groupUniqArray(toDate(ts))) AS days
         FROM analytics.events
@@ -100,10 +100,12 @@ _CHANGED = ("visitor_id IN (SELECT visitor_id FROM analytics.events WHERE site =
             f"AND {_window('lo', 'hi')}{{piece}})")
 
 
-def watermark(store: Store) -> tuple[int, dt.date] | None:
-    """(watermark in ms, open_from) of the newest round, or None before the first."""
+def watermark(store: Store, site: str | None = None) -> tuple[int, dt.date] | None:
+    """(watermark in ms, open_from) of the newest round for `site` (any site: how far rounds have come), or
+    None before the first round that saw the site's rows."""
+    where = "" if site is None else " WHERE site = {site:String}"
     rows = store.query("SELECT max(watermark_ms), argMax(open_from, watermark_ms), count() "
-                       "FROM analytics.visits_watermark")
+                       f"FROM analytics.visits_watermark{where}", {"site": site} if site else None)
     return (int(rows[0][0]), rows[0][1]) if rows and rows[0][2] else None
 
 
@@ -132,12 +134,16 @@ def update_open(store: Store, now: float, past_window_s: int = 24 * 3600, settle
             with store.lock:
                 store.client.command(sql, parameters={**params, "site": site})
             pieces += 1
-    if new > prev:
+    if new > prev:  # every site's rows up to `new` are in: the sites seen now and those seen before
         with store.lock:
-            store.client.command("INSERT INTO analytics.visits_watermark (watermark_ms, open_from) "
-                                 "VALUES ({new:UInt64}, {lo:Date})", parameters={"new": new, "lo": lo})
+            store.client.command(
+                "INSERT INTO analytics.visits_watermark (site, watermark_ms, open_from) SELECT site, {new:UInt64}, "
+                "{lo:Date} FROM (SELECT DISTINCT site FROM analytics.visits_watermark UNION DISTINCT "
+                "SELECT arrayJoin({sites:Array(String)}))",
+                parameters={"new": new, "lo": lo, "sites": [site for site, _ in sites]})
     _drop_before(store, lo - dt.timedelta(days=2))
-    return {"rows": sum(int(r) for _, r in sites), "pieces": pieces, "watermark_ms": max(new, prev), "open_from": lo}
+    return {"rows": sum(int(r) for _, r in sites), "pieces": pieces, "watermark_ms": max(new, prev),
+            "open_from": lo}
 
 
 def _drop_before(store: Store, day: dt.date) -> None:

@@ -30,7 +30,7 @@ def insert(store: Any, events: list[Event], site: str = "s") -> None:
 
 def read_open(store: Any, day: dt.datetime, site: str = "s") -> set[tuple[Any, ...]]:
     """The visits of `day` as a read after the closer's last round sees them (visits_open + fresh visitors)."""
-    mark = visits_open.watermark(store)
+    mark = visits_open.watermark(store, site)
     wm = mark[0] if mark else 0
     rows = store.query(f"SELECT {COLUMNS} FROM ({visits_open.OPEN_SQL})",
                        {"site": site, "from": day.date(), "to": day.date(), "wm": wm})

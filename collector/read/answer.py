@@ -31,7 +31,7 @@ def execute(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, An
 
 def context(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> Context:
     policy = config.sites[q.site]
-    mark = visits_open.watermark(store)
+    mark = visits_open.watermark(store, q.site)
     return Context(today, policy.retention_days, visits.closed_through(store, q.site),
                    suppress.threshold(config, q.site, admin), mark[0] if mark else None, mark[1] if mark else None)
 

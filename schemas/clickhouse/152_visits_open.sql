@@ -34,12 +34,17 @@ CREATE TABLE IF NOT EXISTS analytics.visits_open
     browser_version Array(LowCardinality(String)) COMMENT 'Browser major version of the first event of each visit | Technology support | all',
     os Array(LowCardinality(String)) COMMENT 'Operating system family of the first event of each visit | Technology support | all',
     os_version Array(LowCardinality(String)) COMMENT 'Operating system major version of the first event of each visit | Technology support | all',
-    rollup_retention_days Array(UInt16) COMMENT 'Days the rollup rows fed by each visit are kept | Per-site retention of aggregates | all'
+    rollup_retention_days Array(UInt16) COMMENT 'Days the rollup rows fed by each visit are kept | Per-site retention of aggregates | all',
+    retention_days UInt16 COMMENT 'Days this row is kept at most: the raw retention of the visitor''s events | Per-site retention | all'
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY day
 ORDER BY (site, day, visitor_id)
 -- A day is closed into the visit rollups a little over two days after it starts; its rows are not read after,
--- and the closer drops its partition two days later (collector/visits_open.py).
-SETTINGS fsync_after_insert = 1, fsync_part_directory = 1
+-- and the closer drops its partition two days later (collector/visits_open.py). Never kept longer than the
+-- raw rows they come from.
+TTL day + toIntervalDay(retention_days)
+-- Erasure rewrites parts (collector/rights.py): superseded parts leave the disk within seconds, as for raw events.
+SETTINGS fsync_after_insert = 1, fsync_part_directory = 1, old_parts_lifetime = 5, cleanup_delay_period = 1,
+    max_cleanup_delay_period = 5, cleanup_delay_period_random_add = 1
 COMMENT 'Visits of the open days per visitor and day, kept current by the visits closer (newest version wins)'
