@@ -82,7 +82,7 @@ def _ingest(store: Store, rows: int) -> dict[str, Any]:
     with store.lock:
         text = store.client.raw_query(sql)
     columns = [r[0] for r in store.query("SELECT name FROM system.columns WHERE database = 'analytics' "
-                                         "AND table = 'events' ORDER BY position")]
+                                         "AND table = 'events' AND name != 'inserted' ORDER BY position")]
     lines = text.splitlines(keepends=True)
     blocks = [b"".join(lines[i:i + BLOCK_ROWS]) for i in range(0, len(lines), BLOCK_ROWS)]
     before, after = [], []

@@ -27,7 +27,7 @@ from .store import Store
 
 log = logging.getLogger("collector.visits")
 
-CLOSE_CHUNK_ROWS = 100_000  # raw rows per closing statement: the longest the store lock is held for a closer
+CLOSE_CHUNK_ROWS = 50_000  # raw rows per closing statement: the longest the store lock is held for a closer
 GAP_S = 30 * 60  # 30 minutes without an event ends a visit (Plausible, Matomo, PostHog)
 INTERACTIONS = ("click", "custom", "form")
 # Attributes of the first event that a visit keeps (its source, location and device).

@@ -37,7 +37,7 @@ from . import visits
 from .store import Store
 
 SERVER_SETTLE_S = 30  # on a server, inserts of other processes stored with an earlier time may still be running
-OPEN_CHUNK_ROWS = 100_000  # raw rows (of visitors stored since the last round) per statement
+OPEN_CHUNK_ROWS = 50_000  # raw rows (of visitors stored since the last round) per statement
 _ARRAYS = ("start", "tier", "duration_s", "pageviews", "events", "interactions", "bounce", "entry_page", "exit_page",
            *visits.FIRST, "rollup_retention_days")
 _OUT = ("site", "day", "start", "visitor_id", "tier", "duration_s", "pageviews", "events", "interactions", "bounce",
