@@ -3,8 +3,9 @@
 `python -m bench.stats <rows>` prints one `BENCH {json}` line.
 
 - p50 of each dashboard query through the stats API's code (parse, build, run, suppress; no HTTP) on
-  generated events over 30 days: once as the store is a day after the data ends (the last two days are open,
-  so their visits come from raw events), once with every day closed (everything from rollups).
+  generated events over 30 days: with the last two days open, first before any visits_open round (their
+  visits sessionised from raw events), then after one round plus two minutes of traffic stored since (read
+  from visits_open, those visitors sessionised from raw rows); then with every day closed (all from rollups).
 - The sessioniser: seconds to close the 30 days, and the longest single day (the store lock is held that
   long, so it is the longest the writer waits).
 - The insert path (writer blocks of 50,000 rows, JSONCompactEachRow) with and without what this work added
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from collector import config as config_mod
-from collector import visits
+from collector import visits, visits_open
 from collector.read import answer, query
 from collector.settings import Settings
 from collector.store import Store, migrate, open_store
@@ -122,10 +123,17 @@ def run(rows: int) -> dict[str, Any]:
         config = config_mod.parse({"sites": {SITE: {"domains": [SITE]}}})
         now = time.time()
         today = dt.datetime.fromtimestamp(now, dt.UTC).date()
-        close_s, longest_s, days = _close(store, now)  # the last two days stay open: read from raw events
+        close_s, longest_s, days = _close(store, now)  # the last two days stay open
         for table in ROLLUPS:  # a month-old store has merged its parts: compare steady states
             store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
-        open_days = _queries(store, config, today)
+        open_days_raw = _queries(store, config, today)  # before any visits_open round: open days from raw events
+        t0 = time.perf_counter()
+        first_round = visits_open.update_open(store, now)
+        first_round_s = time.perf_counter() - t0
+        # Two minutes of traffic stored after the round: what a read sessionises from raw rows between rounds.
+        tail = max(1, rows // (30 * 24 * 30))
+        store.command(f"{generate.INSERT} {generate.events_select(tail, 70_000_000)}")
+        open_days = _queries(store, config, today)  # visits_open plus the visitors stored since the round
         visits.close_due(store, now + 3 * 86400)
         for table in ROLLUPS:
             store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
@@ -133,7 +141,8 @@ def run(rows: int) -> dict[str, Any]:
         ingest = _ingest(store, 200_000)
         store.close()
     return {"rows": rows, "fill_s": fill_s, "close_s": close_s, "closed_days": days, "longest_day_s": longest_s,
-            "open_days": open_days, "all_closed": all_closed, "ingest": ingest}
+            "first_round_s": first_round_s, "first_round_rows": first_round["rows"], "tail_rows": tail,
+            "open_days_raw": open_days_raw, "open_days": open_days, "all_closed": all_closed, "ingest": ingest}
 
 
 def stats_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
@@ -144,7 +153,8 @@ def stats_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
     for name, figure in r["all_closed"].items():
         ms = figure["p50_ms"]
         out.append(Row(f"Stats API: {name}, 30 days ({r['rows'] / 1e6:.0f}M events), all from rollups", f"{ms:.1f} ms",
-                       f"p50 of {RUNS}; read user (suppressed); open days raw: {r['open_days'][name]['p50_ms']:.1f} ms; target <= 50 ms",
+                       f"p50 of {RUNS}; read user (suppressed); with two open days: {r['open_days'][name]['p50_ms']:.1f} ms "
+                       f"(sessionised from raw rows: {r['open_days_raw'][name]['p50_ms']:.1f} ms); target <= 50 ms",
                        ms <= 50))
     out.append(Row(f"Visits: sessionise {r['closed_days']} closed days", f"{r['close_s']:.1f} s",
                    f"{r['close_s'] / r['rows'] * 1e6:.2f} us/event, once per day; longest day {r['longest_day_s']:.2f} s (store lock held)"))
