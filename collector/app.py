@@ -18,9 +18,8 @@ from . import admin, handoff, ingest, inventory, openapi, rights, visitor, visit
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
-from .event import RequestInfo
 from .handoff import OwnerLink, drain_orphans
-from .ingest import CSP_HTML, CSP_OTHER, headers_of
+from .ingest import CSP_HTML, CSP_OTHER
 from .process import ONE_PROCESS, OWNER, WORKER, Process
 from .read import dashboard, sql, stats, suppress
 from .settings import Settings
@@ -31,10 +30,6 @@ from .writer import Writer
 log = logging.getLogger("collector.app")
 GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
        b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
-
-
-def request_info(request: Request) -> RequestInfo:
-    return ingest.request_info(headers_of(request.scope["headers"]), request.client.host if request.client else "")
 
 
 def _collector(request: Request) -> Collector:
@@ -66,7 +61,7 @@ async def pixel(request: Request) -> Response:
         item["referrer"] = q["ref"]
     try:
         ingest.refuse_early(collector, request.headers)
-        await ingest.accept_durably(collector, [item], request_info(request))
+        await ingest.accept_durably(collector, [item], ingest.info_of(request.scope))
     except ClientError as exc:
         collector.metrics.inc("collector_requests_rejected_total", error=exc.error)
     return Response(GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})

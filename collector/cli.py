@@ -8,17 +8,14 @@ import logging
 import os
 import re
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from types import FrameType
-from typing import Any
 
 import orjson
-import uvicorn
 
 from . import logs, sqlclient
 from .config import ConfigError
+from .serving import build_server
 from .settings import SettingsError, from_env
 from .store import MigrationsMissing, StoreLocked, migrate, open_store
 
@@ -38,42 +35,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     build_server(create_app(settings), host=args.host, port=args.port).run()
     return 0
-
-
-def build_server(app: Any, **bind: Any) -> uvicorn.Server:
-    """The one place a uvicorn server is configured, for every process of `serve`; `bind` is where it
-    listens (host and port; uds; or nothing when the caller passes its sockets to run()). Each process
-    holds its own connections to the edge limits (see http_edge)."""
-    from .http_edge import server_config
-
-    collector = app.state.collector
-    return _Server(server_config(app, collector.settings, **bind, timeout_graceful_shutdown=10), collector)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, except that SIGTERM/SIGINT flip readiness at once (/readyz and ingest answer
-    503) and uvicorn's own shutdown (close the listener, finish requests, flush the writer) starts
-    COLLECTOR_SHUTDOWN_DRAIN_MS later, or at once on a second signal; an orderly stop exits 0
-    instead of re-raising the signal."""
-
-    def __init__(self, config: uvicorn.Config, collector: Any) -> None:
-        super().__init__(config)
-        self.collector = collector
-        self._draining: threading.Timer | None = None
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.collector.ready = False
-        drain_s = self.collector.settings.shutdown_drain_ms / 1000
-        if self._draining is None and drain_s > 0:
-            self._draining = threading.Timer(drain_s, self._stop, (sig, frame))
-            self._draining.daemon = True
-            self._draining.start()
-        else:
-            self._stop(sig, frame)
-
-    def _stop(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        self._captured_signals.clear()
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -116,7 +77,8 @@ def _sql(args: argparse.Namespace) -> int:
             raise StoreLocked(f"{exc} Or set COLLECTOR_ADMIN_TOKEN to query it through the server's /sql.") from None
         fmt = "JSONEachRow" if args.format == "json" and not own_format else "TabSeparatedWithNames"
         try:
-            body = sqlclient.query(args.url, settings.admin_token, args.query, fmt)
+            url = args.url or os.environ.get("COLLECTOR_URL", sqlclient.DEFAULT_URL)
+            body = sqlclient.query(url, settings.admin_token, args.query, fmt)
         except sqlclient.RemoteError as remote:
             print(f"collector: query failed: {remote}", file=sys.stderr)
             return 1
@@ -204,29 +166,30 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="collector", description="Privacy-first analytics event collector")
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP collector")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=_positive, metavar="N",
-                       help="N ingest processes sharing the port (embedded: plus one store owner); see README, "
-                            "Running on every core. Without it: one process.")
+                       help="N ingest processes sharing the port (embedded: plus one store owner; see the "
+                            "manual, Deploy: workers). Without it: one process.")
     serve.set_defaults(func=_serve)
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
     sql = sub.add_parser("sql", help="run one SQL query on the store (a FORMAT clause works); while a server "
                          "holds the embedded store, through its /sql as the admin (COLLECTOR_ADMIN_TOKEN)")
-    sql.add_argument("query")
+    sql.add_argument("query", help="one ClickHouse SQL statement")
     sql.add_argument("--format", choices=("tsv", "json"), default="tsv", help="output when the query has no FORMAT")
-    sql.add_argument("--url", default=os.environ.get("COLLECTOR_URL", sqlclient.DEFAULT_URL),
+    sql.add_argument("--url",
                      help="the running collector to ask when it holds the store (default: $COLLECTOR_URL or "
                           f"{sqlclient.DEFAULT_URL})")
     sql.set_defaults(func=_sql)
     dsar = sub.add_parser("dsar", help="data-subject export/delete by stored visitor id, or purge a site")
-    dsar.add_argument("action", choices=("export", "delete", "purge"))
-    dsar.add_argument("--site", required=True)
+    dsar.add_argument("action", choices=("export", "delete", "purge"),
+                      help="export or delete one visitor's rows and receipts, or purge every row of a site")
+    dsar.add_argument("--site", required=True, help="the site id")
     dsar.add_argument("--visitor", help="the pseudonymous visitor id as stored (UInt64); not for purge")
     dsar.set_defaults(func=_dsar)
     inv = sub.add_parser("inventory", help="the privacy inventory: every stored field, why, tiers, retention")
-    inv.add_argument("--format", choices=("json", "markdown"), default="json")
-    inv.add_argument("--site")
+    inv.add_argument("--format", choices=("json", "markdown"), default="json", help="output format")
+    inv.add_argument("--site", help="one site's inventory (its retention and tiers); default: every site")
     inv.set_defaults(func=_inventory)
     return p
 
