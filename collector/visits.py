@@ -174,15 +174,16 @@ def close_due(store: Store, now: float, past_window_s: int = 24 * 3600,
 
 
 class Closer:
-    """Runs `first` (if given), then `close_due` at once and every `interval_s`, on a daemon thread in the
+    """Runs `first` (if given), then `close_due` and `then` (the open days' round, collector/visits_open.py)
+    at once and every `interval_s`, on a daemon thread in the
     process that owns the store, so that start-up never waits for the store lock (the writer may be
     replaying its spool). Safe to run in several processes against one server: each day is written once."""
 
     def __init__(self, store: Store, clock: Callable[[], float], past_window_s: int,
                  keep_days: Callable[[str], int], interval_s: float = 60.0,
-                 first: Callable[[], None] | None = None):
+                 first: Callable[[], None] | None = None, then: Callable[[], object] | None = None):
         self._store, self._clock, self._window, self._interval = store, clock, past_window_s, interval_s
-        self._keep, self._first = keep_days, first
+        self._keep, self._first, self._then = keep_days, first, then
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="visits", daemon=True)
 
@@ -200,9 +201,8 @@ class Closer:
                 closed = close_due(self._store, self._clock(), self._window, self._keep)
                 if closed:
                     log.info("visits closed", extra={"days": len(closed), "visits": sum(n for *_, n in closed)})
-                # After the days: the open days it keeps current start where the closed ones end.
-                from .visits_open import update_open
-                update_open(self._store, self._clock(), self._window)
+                if self._then is not None:  # after the days: the open days it keeps start where they end
+                    self._then()
             except Exception:  # the store may be down; the next round retries the same days
                 log.exception("closing visits failed")
             self._stop.wait(self._interval)
