@@ -60,9 +60,12 @@ def open_select(start: str = "from", end: str = "to", watermark: str = "wm") -> 
     """The visits that started on days `start`..`end`, with the columns of VISITS_SQL: from visits_open for
     the visitors with nothing stored after the watermark, sessionised from raw rows for the others."""
     fresh = stored_after(start, end, watermark)
-    return (f"SELECT {', '.join(_OUT)} FROM (SELECT * FROM analytics.visits_open FINAL WHERE site = {{site:String}} "
-            f"AND day BETWEEN {{{start}:Date}} AND {{{end}:Date}} AND visitor_id NOT IN ({fresh})) "
-            f"ARRAY JOIN {', '.join(_ARRAYS)} "
+    # One index array joined, each column taken by index: a query reads only the arrays it uses.
+    inner = ", ".join(f"{c} AS _{c}" for c in _ARRAYS)
+    kept = ", ".join(f"_{c}[i] AS {c}" if c in _ARRAYS else c for c in _OUT)
+    return (f"SELECT {kept} FROM (SELECT site, day, visitor_id, {inner} FROM analytics.visits_open FINAL "
+            f"WHERE site = {{site:String}} AND day BETWEEN {{{start}:Date}} AND {{{end}:Date}} "
+            f"AND visitor_id NOT IN ({fresh})) ARRAY JOIN arrayEnumerate(_start) AS i "
             f"UNION ALL SELECT {', '.join(_OUT)} FROM ({visits.visits_select(start, end, f'visitor_id IN ({fresh})')})")
 
 
