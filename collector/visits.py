@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from .config import DEFAULT_ROLLUP_DAYS
@@ -27,6 +28,7 @@ from .store import Store
 
 log = logging.getLogger("collector.visits")
 
+PAUSE_S = 0.05  # between two pieces of closing work, so a writer waiting for the store lock gets it
 CLOSE_CHUNK_ROWS = 50_000  # raw rows per closing statement: the longest the store lock is held for a closer
 GAP_S = 30 * 60  # 30 minutes without an event ends a visit (Plausible, Matomo, PostHog)
 INTERACTIONS = ("click", "custom", "form")
@@ -115,6 +117,12 @@ def _pending(store: Store, until: dt.date) -> list[tuple[str, dt.date]]:
     return [(site, first) for site, first in rows if first <= until]
 
 
+def yield_lock() -> None:
+    """Between two pieces: a lock is not fair, so without a pause the closer would take it again before a
+    waiting writer wakes, and the writer would wait for every piece."""
+    time.sleep(PAUSE_S)
+
+
 def chunks_of(rows: int, chunk_rows: int) -> int:
     """How many pieces (by visitor) a job over `rows` raw rows is cut into, at most `chunk_rows` each on average."""
     return max(1, -(-rows // max(1, chunk_rows)))
@@ -147,6 +155,7 @@ def close_day(store: Store, site: str, day: dt.date, keep_days: int = DEFAULT_RO
         sql = f"INSERT INTO analytics.visits ({_COLUMNS}) {visits_select('day', 'day', by_visitor(n, i))}"
         with store.lock:
             store.client.command(sql, parameters={"site": site, "day": day}, settings=settings)
+        yield_lock()
     with store.lock:
         store.client.command(
             "INSERT INTO analytics.visits_closed (site, day, visit_count, retention_days) SELECT {site:String}, "

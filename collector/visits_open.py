@@ -136,6 +136,7 @@ def update_open(store: Store, now: float, past_window_s: int = 24 * 3600, settle
             sql = _update_sql(_CHANGED.replace("{piece}", f" AND {piece}" if piece else ""))
             with store.lock:
                 store.client.command(sql, parameters={**params, "site": site})
+            visits.yield_lock()
             pieces += 1
     if new > prev:  # every site's rows up to `new` are in: the sites seen now and those seen before
         with store.lock:
