@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -14,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, handoff, ingest, inventory, openapi, rights, visitor, visits, visits_open
+from . import admin, handoff, ingest, inventory, openapi, quarantine, rights, visitor, visits, visits_open
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
 from .handoff import OwnerLink, drain_orphans
 from .ingest import CSP_HTML, CSP_OTHER
-from .process import ONE_PROCESS, OWNER, WORKER, Process
-from .read import dashboard, sql, stats, suppress
+from .process import ONE_PROCESS, OWNER, SERVER, WORKER, Process
+from .read import cellkey, dashboard, sql, stats, suppress
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
 from .store import Store, migrate, open_store
@@ -152,11 +153,18 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             policy = collector.config.sites.get(site)
             return policy.rollup_retention_days if policy else config_mod.DEFAULT_ROLLUP_DAYS
 
+        # Server mode with CLICKHOUSE_INGEST_URL: the writer inserts as its own, insert-only user.
+        ingest_db = (open_store(replace(settings, clickhouse_url=settings.clickhouse_ingest_url))
+                     if settings.clickhouse_ingest_url and store is None and not worker else db)
         collector.writer = Writer(
-            db, collector.metrics, open_spool(settings, process.spool_dir(settings)), clock=clock,
+            ingest_db, collector.metrics, open_spool(settings, process.spool_dir(settings)), clock=clock,
             retry_max_s=settings.retry_max_ms / 1000, drop_retention=rollup_days,
         )
         collector.writer.start()
+        if process.role != WORKER and not (process.role == SERVER and process.index):
+            # One process per data dir counts every spool's quarantine (its own, each worker's).
+            spool_root = settings.data_dir / "spool"
+            collector.metrics.gauge("collector_spool_quarantined_segments", lambda: quarantine.count(spool_root))
         if process.role == OWNER:
             assert process.run_dir is not None
             run_dir, workers, token = process.run_dir, process.workers, process.token
@@ -171,6 +179,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             first=lambda: suppress.publish_thresholds(db, collector.config, clock()),
             then=lambda: visits_open.update_open(db, clock(), settings.ts_past_window_s))
         if closer is not None:
+            cellkey.ensure_keys(db, collector.config, clock())  # before any read answer needs one
             closer.start()
         collector.ready = True
         log.info("collector ready", extra={"sites": len(collector.config.sites), "role": process.name,
@@ -184,6 +193,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
                 closer.close()
             consent.close()
             collector.writer.close()
+            if ingest_db is not db:
+                ingest_db.close()
             if store is None:
                 db.close()
             collector.ctx.geo.close()

@@ -38,11 +38,31 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from . import cluster
+    from .salt_table import DDL as SALTS_DDL
+    from .store import meta_statements, migration_files
+
+    if args.cluster is not None:
+        try:
+            cluster.check_name(args.cluster)
+        except ValueError as exc:
+            print(f"collector: {exc}", file=sys.stderr)
+            return 2
+    # On a cluster the salts table is created here, on every host, before any collector starts (a collector
+    # would create it on the one host it reaches).
+    extra = [cluster.everywhere(SALTS_DDL, args.cluster)] if args.cluster else []
+    if args.dry_run:
+        statements = meta_statements(args.cluster) + [s for _, group in cluster.plan(migration_files(), args.cluster)
+                                                      for s in group] + extra
+        print(";\n\n".join(s.strip() for s in statements) + ";")
+        return 0
     settings = from_env()
     logs.configure(settings.log_level)
     store = open_store(settings)
     try:
-        applied = migrate(store)
+        applied = migrate(store, cluster=args.cluster)
+        for statement in extra:
+            store.command(statement)
     finally:
         store.close()
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
@@ -106,6 +126,37 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _move(args: argparse.Namespace) -> int:
+    """Copy the embedded store of COLLECTOR_DATA_DIR to the server at --to (see collector/move.py)."""
+    from dataclasses import replace
+
+    from . import move
+    from .store import Store
+
+    settings = from_env()
+    logs.configure(settings.log_level)
+    source = open_store(replace(settings, clickhouse_url=None))
+    try:
+        target = Store(move.connect(args.to), embedded=False)
+        try:
+            report = move.run(source, target, salts_dir=settings.data_dir / "salts")
+        finally:
+            target.close()
+    except move.MoveError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+    print("table\tstore rows\tserver rows")
+    for table, here, there in report.counts:
+        print(f"{table}\t{here}\t{there}" + ("" if here == there else "\tMISMATCH"))
+    print(f"moved {len(report.moved)} partition(s), {len(report.skipped)} already on the server; "
+          f"{report.salts_seeded} daily salt(s) given to the server", file=sys.stderr)
+    print(f"consented visitor ids are keyed by {settings.data_dir / 'secret.key'}: every collector writing to "
+          "the server must use that key (docs/deploy/moving-up.md)", file=sys.stderr)
+    return 0 if report.verified else 1
+
+
 def _dsar(args: argparse.Namespace) -> int:
     """Data-subject export/delete and site purge on the store (embedded: the server must be stopped)."""
     from . import rights
@@ -152,6 +203,36 @@ def _inventory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spool(args: argparse.Namespace) -> int:
+    """`spool replay`: insert the quarantined segments of every spool of the data dir with their tokens."""
+    import dataclasses
+
+    from . import config as config_mod
+    from . import quarantine
+
+    settings = from_env()
+    logs.configure(settings.log_level)
+    config = config_mod.load(settings.config_path)
+
+    def retention(site: str) -> int:
+        policy = config.sites.get(site)
+        return policy.rollup_retention_days if policy else config_mod.DEFAULT_ROLLUP_DAYS
+
+    paths = quarantine.segments(settings.data_dir / "spool")
+    if args.dry_run or not paths:
+        outcomes = quarantine.replay(None, paths, dry_run=True, drop_retention=retention)
+    else:
+        store = open_store(settings)
+        try:
+            migrate(store)
+            outcomes = quarantine.replay(store, paths, dry_run=False, drop_retention=retention)
+        finally:
+            store.close()
+    print(orjson.dumps({"dry_run": args.dry_run, "segments": [dataclasses.asdict(o) for o in outcomes]},
+                       option=orjson.OPT_INDENT_2).decode())
+    return 1 if any(o.result.startswith("refused") for o in outcomes) else 0
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -172,7 +253,12 @@ def parser() -> argparse.ArgumentParser:
                        help="N ingest processes sharing the port (embedded: plus one store owner; see the "
                             "manual, Deploy: workers). Without it: one process.")
     serve.set_defaults(func=_serve)
-    sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
+    mig = sub.add_parser("migrate", help="apply pending schema migrations")
+    mig.add_argument("--cluster", metavar="NAME",
+                     help="render the migrations ON CLUSTER NAME (Replicated engines, local + Distributed tables; "
+                          "see docs/deploy/cluster.md) and apply them through CLICKHOUSE_URL")
+    mig.add_argument("--dry-run", action="store_true", help="print the statements instead of applying them")
+    mig.set_defaults(func=_migrate)
     sql = sub.add_parser("sql", help="run one SQL query on the store (a FORMAT clause works); while a server "
                          "holds the embedded store, through its /sql as the admin (COLLECTOR_ADMIN_TOKEN)")
     sql.add_argument("query", help="one ClickHouse SQL statement")
@@ -181,12 +267,25 @@ def parser() -> argparse.ArgumentParser:
                      help="the running collector to ask when it holds the store (default: $COLLECTOR_URL or "
                           f"{sqlclient.DEFAULT_URL})")
     sql.set_defaults(func=_sql)
+    move = sub.add_parser("move", help="copy the embedded store (COLLECTOR_DATA_DIR) to a ClickHouse server, "
+                          "table by table; resumable; verifies row counts. Stop the collector first.")
+    move.add_argument("--to", required=True, metavar="URL",
+                      help="the server: http(s)://user:password@host:port/analytics[?proxy_path=/path], as a "
+                           "user that may create tables and alter partitions")
+    move.set_defaults(func=_move)
     dsar = sub.add_parser("dsar", help="data-subject export/delete by stored visitor id, or purge a site")
     dsar.add_argument("action", choices=("export", "delete", "purge"),
                       help="export or delete one visitor's rows and receipts, or purge every row of a site")
     dsar.add_argument("--site", required=True, help="the site id")
     dsar.add_argument("--visitor", help="the pseudonymous visitor id as stored (UInt64); not for purge")
     dsar.set_defaults(func=_dsar)
+    spool = sub.add_parser("spool", help="the spool's quarantine: segments the store refused because of their rows")
+    spool_sub = spool.add_subparsers(dest="spool_command", required=True)
+    replay = spool_sub.add_parser("replay", help="insert every quarantined segment again with its deduplication "
+                                  "tokens, once the cause is fixed (embedded: stop the server first)")
+    replay.add_argument("--dry-run", action="store_true",
+                        help="list the segments, their rows per table and tokens; insert nothing")
+    replay.set_defaults(func=_spool)
     inv = sub.add_parser("inventory", help="the privacy inventory: every stored field, why, tiers, retention")
     inv.add_argument("--format", choices=("json", "markdown"), default="json", help="output format")
     inv.add_argument("--site", help="one site's inventory (its retention and tiers); default: every site")

@@ -5,7 +5,9 @@ block for each table to the owner over the owner's Unix socket, with the segment
 token. The owner inserts the block with that token and answers 200 only once the store has it; the
 worker removes the segment from its spool only then. A worker or owner killed at any point is
 therefore harmless: the worker's spool still holds the segment (fsync'd before the 202), it is sent
-again after the restart with the same token, and the store drops the repeat. Withdrawals go the same
+again after the restart with the same token, and the store drops the repeat. A block the store does
+not take is answered 422 with ClickHouse's error code when the block itself is bad (the worker sets
+the segment aside after a few), else 503 (busy or down: the worker keeps it and retries). Withdrawals go the same
 way: the worker hands over its rows, then asks the owner to erase, and the owner's consent worker
 erases after its own writer has stored everything queued.
 """
@@ -26,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from . import receipts
+from . import receipts, refusals
 from .errors import ClientError, Kind
 from .metrics import Metrics
 from .spool import Spool
@@ -37,6 +39,7 @@ from .writer import TABLES, Writer
 log = logging.getLogger("collector.handoff")
 TOKEN_HEADER = "x-collector-internal"
 PEER_HEADER = "x-collector-peer"
+CODE_HEADER = "x-clickhouse-exception-code"  # as ClickHouse's own HTTP interface names the error
 PREFIX = "/_internal/"
 FLUSH = PREFIX + "flush"  # on a worker's own socket: hand over everything spooled so far
 TIMEOUT_S = 120.0  # an insert of a full segment on a busy engine; the worker retries past it
@@ -59,7 +62,7 @@ class UnixConnection(http.client.HTTPConnection):
 
 
 class OwnerLink:
-    """A worker's stand-in for the Store: the Writer's inserts and health probe go to the owner."""
+    """A worker's stand-in for the Store: the Writer's inserts and reads go to the owner."""
 
     embedded = True
     # Other workers write too: this process's dedup window does not hold every stored key.
@@ -70,23 +73,32 @@ class OwnerLink:
         self.token = token
 
     def _call(self, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
+        status, answer, _ = self._request(method, target, body)
+        return status, answer
+
+    def _request(self, method: str, target: str, body: bytes) -> tuple[int, bytes, int | None]:
+        """(status, body, the ClickHouse error code the owner named, if any)."""
         conn = UnixConnection(self.path, TIMEOUT_S)
         try:
             conn.request(method, target, body=body, headers={TOKEN_HEADER: self.token})
             response = conn.getresponse()
-            return response.status, response.read()
+            code = response.getheader(CODE_HEADER) or ""
+            return response.status, response.read(), int(code) if code.isdigit() else None
         except OSError as exc:
             raise HandoffError(f"the store owner is unreachable: {type(exc).__name__}") from None
         finally:
             conn.close()
 
     def insert_rows(self, table: str, columns: Any, block: bytes, token: str) -> None:
-        status, body = self._call("POST", f"{PREFIX}block?table={quote(table)}&token={quote(token)}", block)
+        status, body, code = self._request("POST", f"{PREFIX}block?table={quote(table)}&token={quote(token)}",
+                                           block)
+        if status == 422 and code is not None:
+            raise refusals.BlockRefused(code)
         if status != 200:
             raise HandoffError(f"the store owner answered {status}: {body[:200]!r}")
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """A read on the owner's store (the Writer's health probe; store-backed state a worker loads,
+        """A read on the owner's store (the dedup window; store-backed state a worker loads,
         such as withdrawn ids); values come back as JSON types (dates as ISO strings)."""
         body = orjson.dumps({"sql": sql, "parameters": parameters or {}}, default=str)
         status, answer = self._call("POST", f"{PREFIX}query", body)
@@ -136,9 +148,8 @@ def internal_routes(collector: Collector) -> Router:
         assert collector.store is not None
         try:
             await asyncio.to_thread(store_block, collector.store, table, data, token)
-        except ClickHouseError as exc:  # the block itself may be at fault: the worker quarantines it
-            log.warning("handed-off block refused", extra={"table": table, "error": type(exc).__name__})
-            return Response(b"refused", status_code=422)
+        except Exception as exc:  # tell the worker whose fault it is: its spool keeps or sets the block aside
+            return refusal(table, exc)
         return Response(b"stored")
 
     async def query(request: Request) -> Response:
@@ -165,6 +176,18 @@ def internal_routes(collector: Collector) -> Router:
     return Router(routes=[Route(PREFIX + "block", block, methods=["POST"]),
                           Route(PREFIX + "erase", erase, methods=["POST"]), Route(PREFIX + "ping", ping),
                           Route(PREFIX + "query", query, methods=["POST"])])
+
+
+def refusal(table: str, exc: Exception) -> Response:
+    """The owner's answer to a block the store did not take: 422 with the ClickHouse code when the block
+    itself is bad (the worker quarantines it after a few), 503 with Retry-After for everything else (the
+    store busy or down: the worker keeps the segment and retries)."""
+    error = refusals.label(exc)
+    code = refusals.block_code(exc)
+    log.warning("handed-off block not stored", extra={"table": table, "error": error})
+    if code is not None:
+        return Response(error.encode(), status_code=422, headers={CODE_HEADER: str(code)})
+    return Response(error.encode(), status_code=503, headers={"retry-after": "1"})
 
 
 def store_block(store: Store, table: str, block: bytes, token: str) -> None:

@@ -8,7 +8,10 @@ HELP: dict[str, str] = {
     "collector_rows_flushed_total": "Rows inserted into the store, by table.",
     "collector_flush_errors_total": "Failed inserts (retried with the same deduplication token).",
     "collector_spool_replayed_rows_total": "Rows found in the spool at start-up and inserted again.",
-    "collector_spool_quarantined_rows_total": "Rows of segments the store refused while healthy, set aside.",
+    "collector_spool_quarantined_rows_total": "Rows of segments the store refused because of their rows, set aside.",
+    "collector_spool_quarantined_segments": "Segments in spool quarantine, waiting for `collector spool replay`.",
+    "collector_insert_failures_total": "Failed inserts by ClickHouse error name (or the exception type); all but parse "
+                                       "and type errors are retried.",
     "collector_edge_limit_hits_total": "Connections cut or requests refused at the HTTP edge, by limit.",
     "collector_list_entries_total": "Entries of each maintained list loaded at start-up, by list and version.",
     "collector_buffer_rows": "Rows in the spool not yet inserted (all processes).",

@@ -89,21 +89,27 @@ def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
 
 
 def cli_page() -> str:
-    root = cli.parser()
-    sub = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
-    helps = {choice.dest: choice.help for choice in sub._choices_actions}
     out = [f"# Command line\n\n{GENERATED}\n`collector` (or `python -m collector`) with one command:\n"]
-    for name, parser in sub.choices.items():
-        out.append(f"\n## `collector {name}`\n\n{helps.get(name) or ''}\n")
+    _commands(cli.parser(), "collector", out)
+    return "".join(out)
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: str, out: list[str]) -> None:
+    """A section per command, and per subcommand of a command that has them (`collector spool replay`)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {choice.dest: choice.help for choice in sub._choices_actions}
+    for name, command in sub.choices.items():
+        out.append(f"\n## `{prefix} {name}`\n\n{helps.get(name) or ''}\n")
         rows = []
-        for action in _actions(parser):
+        for action in _actions(command):
             flag = ", ".join(action.option_strings) or action.dest
             choices = ", ".join(map(str, action.choices)) if action.choices else ""
             default = "" if action.default in (None, argparse.SUPPRESS) or action.required else f"`{action.default}`"
             rows.append((f"`{flag}`", choices, default, action.help or ""))
         if rows:
             out.append("\n" + _table(("argument", "choices", "default", "what it does"), rows))
-    return "".join(out)
+        if any(isinstance(a, argparse._SubParsersAction) for a in command._actions):
+            _commands(command, f"{prefix} {name}", out)
 
 
 def metric_calls(root: Path = PACKAGE) -> dict[str, str]:

@@ -45,6 +45,10 @@ class Settings:
     clickhouse_url: str | None = setting(
         None, "CLICKHOUSE_URL", "Set: server mode, e.g. `http://user:password@host:8123/analytics`; unset: the "
         "embedded store in COLLECTOR_DATA_DIR.")
+    clickhouse_ingest_url: str | None = setting(
+        None, "CLICKHOUSE_INGEST_URL", "Server mode: the user the writer inserts as, one that may only INSERT into "
+        "the tables it writes (and read recent event-id keys), e.g. `http://ingest:password@host:8123/analytics`; "
+        "unset: the CLICKHOUSE_URL user, which also migrates, closes visits and answers rights requests.")
     config_path: Path = setting(DEMO_CONFIG, "COLLECTOR_CONFIG",
                                 "The sites config (TOML: sites, policies, retention, users).",
                                 shown="the packaged demo config")
@@ -141,6 +145,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         data_dir=Path(env.get("COLLECTOR_DATA_DIR") or "data"),
         clickhouse_url=env.get("CLICKHOUSE_URL") or None,
+        clickhouse_ingest_url=_ingest_url(env),
         config_path=Path(env.get("COLLECTOR_CONFIG") or DEMO_CONFIG),
         admin_token=env.get("COLLECTOR_ADMIN_TOKEN") or None,
         trusted_proxies=parse_networks(env.get("COLLECTOR_TRUSTED_PROXIES", "")),
@@ -167,6 +172,14 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_connections_per_network=_int(env, "COLLECTOR_MAX_CONNECTIONS_PER_NETWORK", 256, 1),
         referrer_spam_list=_existing_file(env, "COLLECTOR_REFERRER_SPAM_LIST"),
     )
+
+
+def _ingest_url(env: Mapping[str, str]) -> str | None:
+    value = env.get("CLICKHOUSE_INGEST_URL") or None
+    if value and not env.get("CLICKHOUSE_URL"):
+        raise SettingsError("CLICKHOUSE_INGEST_URL is set without CLICKHOUSE_URL: it names the writer's user on "
+                            "a server, and the collector reaches that server through CLICKHOUSE_URL")
+    return value
 
 
 def _existing_file(env: Mapping[str, str], name: str) -> Path | None:

@@ -34,6 +34,7 @@ from typing import TypeAlias
 from .segments import SUFFIX, OpenSegment, Segment, frame, fsync_dir, recover
 
 log = logging.getLogger("collector.spool")
+QUARANTINE = "quarantine"  # the subdirectory of a spool holding the segments the store refused
 
 
 class SpoolFull(Exception):
@@ -143,14 +144,19 @@ class Spool:
             self._rows -= segment.rows
             self._cond.notify_all()
 
-    def quarantine(self, segment: Segment) -> None:
-        """ClickHouse refuses `segment` while it accepts others: keep it aside (spool/quarantine/) for an
-        operator instead of blocking every later segment behind it."""
+    def quarantine(self, segment: Segment) -> Path | None:
+        """ClickHouse refuses `segment` because of its rows: keep it aside (spool/quarantine/) for an
+        operator instead of blocking every later segment behind it; where it went (None in memory mode,
+        where nothing can be kept)."""
+        aside = None
         if segment.path is not None:
-            aside = segment.path.parent / "quarantine"
-            aside.mkdir(exist_ok=True)
-            segment.path.rename(aside / segment.path.name)
+            directory = segment.path.parent / QUARANTINE
+            directory.mkdir(exist_ok=True)
+            aside = directory / segment.path.name
+            segment.path.rename(aside)
+            fsync_dir(directory)
         self.remove(segment)
+        return aside
 
     def wait_removed(self, seq: int, timeout_s: float) -> bool:
         """Wait until every segment up to `seq` has been removed; False on timeout."""

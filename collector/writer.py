@@ -5,8 +5,12 @@ and no event is ever inserted on its own.
 A segment is inserted per table with the deduplication token `<segment name>-<table>`; the tables keep
 a non-replicated deduplication window and `deduplicate_blocks_in_dependent_materialized_views` is set,
 so a retry, or a replay after a crash, of a segment ClickHouse already stored adds nothing to the raw
-table or the rollups. A failed insert is retried with backoff (the store may be down for a while: the
-spool keeps accepting until its cap); the segment is removed only once every table accepted it.
+table or the rollups. A failed insert is retried with capped backoff for as long as the failure lasts
+(the store may be down, or up and busy: the spool keeps accepting until its cap, then ingest answers
+503); the segment is removed only once every table accepted it. Only a segment the store refuses
+because of its own rows (refusals.py: a parse or type error named by ClickHouse's error code) is set
+aside in the spool's quarantine, with the list of its tables already stored, for `collector spool
+replay` (quarantine.py).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -24,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from . import breakdown, duplicates, receipts
+from . import breakdown, duplicates, receipts, refusals
 from .event import Reason
 from .metrics import Metrics
 from .row import COLUMNS
@@ -39,10 +44,6 @@ DROP_COLUMNS = ("site", "day", "reason", "events", "retention_days")
 TABLES: dict[str, tuple[str, ...]] = {"analytics.events": COLUMNS, duplicates.IDS: duplicates.ID_COLUMNS,
                                       receipts.TABLE: receipts.COLUMNS, DROPS: DROP_COLUMNS,
                                       breakdown.TABLE: breakdown.COLUMNS}
-
-
-# Failed inserts of one segment, while its tables answer queries, before it is quarantined.
-POISON_AFTER = 5
 
 
 class Overloaded(Exception):
@@ -87,6 +88,22 @@ def sum_drops(tables: dict[str, bytes]) -> dict[str, bytes]:
         drops[(site, day, reason, retention)] += n
     block = b"\n".join(orjson.dumps([s, d, r, n, ret]) for (s, d, r, ret), n in sorted(drops.items()))
     return {**tables, DROPS: block}
+
+
+# Next to a quarantined segment: the tables that had accepted their block (`collector spool replay`
+# never inserts those again; the store's deduplication window covers recent inserts only).
+STORED = ".stored"
+
+
+def _set_aside(sidecar: Path, segment: Path, stored: list[str]) -> None:
+    """Keep a quarantined segment's dedup decision and its stored tables next to it (quarantine.py)."""
+    if sidecar.exists():
+        sidecar.rename(segment.with_suffix(sidecar.suffix))
+    tmp = segment.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(orjson.dumps(sorted(set(stored))))
+        os.fsync(f.fileno())
+    os.replace(tmp, segment.with_suffix(STORED))
 
 
 def _sidecar(segment_path: Path) -> Path:
@@ -180,23 +197,29 @@ class Writer:
         except Exception as exc:  # the store is down at startup: start with an empty window
             log.warning("dedup window not rebuilt", extra={"error": type(exc).__name__})
         while (segment := self._spool.oldest()) is not None:
-            outcome = self._insert_with_retry(segment)
+            stored: list[str] = []
+            outcome = self._insert_with_retry(segment, stored)
             if outcome == "stopped":
                 return
-            if outcome == "quarantined":
-                self._metrics.inc("collector_spool_quarantined_rows_total", segment.rows)
-                log.error("segment refused by a healthy store: quarantined", extra={
-                    "segment": segment.name, "rows": segment.rows})
-                self._spool.quarantine(segment)
-            else:
+            if outcome == "stored":
                 self._spool.remove(segment)
-            if segment.path is not None:
-                _sidecar(segment.path).unlink(missing_ok=True)
+                if segment.path is not None:
+                    _sidecar(segment.path).unlink(missing_ok=True)
+                continue
+            self._metrics.inc("collector_spool_quarantined_rows_total", segment.rows)
+            aside = self._spool.quarantine(segment)
+            # Memory durability has no disk to set it aside on: the rows are gone, and the log says so.
+            log.error("segment refused by the store because of its rows: quarantined", extra={
+                "segment": segment.name, "rows": segment.rows, "error": outcome, "kept_for_replay": aside is not None})
+            if aside is not None and segment.path is not None:
+                _set_aside(_sidecar(segment.path), aside, stored)
 
-    def _insert_with_retry(self, segment: Segment) -> str:
-        """'stored', 'quarantined' (refused again and again while its tables answer) or 'stopped'."""
+    def _insert_with_retry(self, segment: Segment, stored: list[str]) -> str:
+        """'stored'; 'stopped' (closing while the store still fails); or, once the store refused the
+        segment BLOCK_REFUSALS times because of its rows, the error's name (quarantine it). `stored`
+        collects the tables that accepted their block."""
         tables = sum_drops(segment.blocks) if segment.blocks is not None else blocks(segment.read())
-        backoff, failures = 0.05, 0
+        backoff, refused = 0.05, 0
         prepared: duplicates.Prepared | None = None
         while True:
             try:
@@ -207,37 +230,39 @@ class Writer:
                         self._metrics.inc("collector_events_dropped_total", sum(prepared.duplicates.values()),
                                           reason=Reason.DUPLICATE.value)
                         prepared.tables = sum_drops(prepared.tables)
-                self._insert(segment.name, prepared.tables)
+                stored.clear()
+                insert_segment(self._store, self._metrics, segment.name, prepared.tables, stored)
                 self._dedup.stored(prepared)
                 return "stored"
-            except Exception as exc:  # infrastructure failure: keep the segment, retry with its token
-                failures += 1
+            except Exception as exc:  # keep the segment and retry it with its tokens, unless its rows are at fault
+                error = refusals.label(exc)
                 self._metrics.inc("collector_flush_errors_total")
-                log.warning("insert failed, will retry", extra={"error": type(exc).__name__,
-                                                                 "rows": segment.rows, "retry_in_s": backoff})
-            if failures >= POISON_AFTER and self._tables_answer(tables):
-                return "quarantined"
+                self._metrics.inc("collector_insert_failures_total", error=error)
+                refused = refused + 1 if refusals.block_code(exc) is not None else 0
+                if refused >= refusals.BLOCK_REFUSALS:
+                    if prepared is not None and duplicates.EVENTS in stored:
+                        self._dedup.stored(prepared)  # its events are in the store: a re-send is a duplicate
+                    return error
+                log.warning("insert failed, will retry", extra={"error": error, "rows": segment.rows,
+                                                                 "retry_in_s": backoff})
             if time.monotonic() + backoff > self._stop_by:
                 return "stopped"
             time.sleep(backoff)
             backoff = min(backoff * 2, self._retry_max_s)
 
-    def _tables_answer(self, tables: dict[str, bytes]) -> bool:
-        """The store is up and every table of the segment exists (an outage is not the segment's fault)."""
-        try:
-            for table in tables:
-                self._store.query(f"SELECT 1 FROM {table} LIMIT 0")
-        except Exception:
-            return False
-        return True
 
-    def _insert(self, name: str, tables: dict[str, bytes]) -> None:
-        for table, columns in TABLES.items():
-            block = tables.get(table)
-            if block:
-                start = time.perf_counter()
-                self._store.insert_rows(table, columns, block, f"{name}-{table}")
-                self._metrics.observe("collector_insert_duration_seconds", time.perf_counter() - start,
-                                      table=table.split(".")[-1])
-                self._metrics.inc("collector_rows_flushed_total", block.count(b"\n") + 1,
-                                  table=table.split(".")[-1])
+def insert_segment(store: Store, metrics: Metrics, name: str, tables: dict[str, bytes],
+                   stored: list[str] | None = None, skip: Iterable[str] = ()) -> None:
+    """Insert a segment's blocks, table by table in TABLES order, each with the token `<name>-<table>`;
+    `stored` collects the tables that accepted their block, `skip` names tables stored before."""
+    done = set(skip)
+    for table, columns in TABLES.items():
+        block = tables.get(table)
+        if block and table not in done:
+            start = time.perf_counter()
+            store.insert_rows(table, columns, block, f"{name}-{table}")
+            metrics.observe("collector_insert_duration_seconds", time.perf_counter() - start,
+                            table=table.split(".")[-1])
+            metrics.inc("collector_rows_flushed_total", block.count(b"\n") + 1, table=table.split(".")[-1])
+        if stored is not None and block:
+            stored.append(table)

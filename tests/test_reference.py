@@ -57,10 +57,18 @@ def test_every_metric_the_code_records_has_help_and_every_help_a_metric() -> Non
 
 
 def test_every_cli_argument_has_help() -> None:
-    sub = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
-    for name, parser in sub.choices.items():
-        for action in reference._actions(parser):
-            assert action.help, f"collector {name} {action.dest}: no help"
+    def check(parser: argparse.ArgumentParser, prefix: str) -> int:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None:
+            return 0
+        helps = {choice.dest: choice.help for choice in sub._choices_actions}
+        for name, command in sub.choices.items():
+            assert helps.get(name), f"{prefix} {name}: no help"
+            for action in reference._actions(command):
+                assert action.help, f"{prefix} {name} {action.dest}: no help"
+        return len(sub.choices) + sum(check(c, f"{prefix} {n}") for n, c in sub.choices.items())
+
+    assert check(cli.parser(), "collector") > 6  # subcommands (`spool replay`) are checked too
 
 
 def test_every_drop_reason_has_a_meaning() -> None:

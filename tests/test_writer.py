@@ -18,6 +18,7 @@ from collector import pipeline
 from collector import request as edge
 from collector.event import Reason, RequestInfo
 from collector.metrics import Metrics
+from collector.refusals import BLOCK_REFUSALS
 from collector.segments import SUFFIX, frame
 from collector.spool import Spool
 from collector.store import Store
@@ -146,7 +147,7 @@ def test_durable_mode_spools_under_the_data_dir(make_api: Callable[..., Api]) ->
     assert api.count() == 1
 
 
-def test_a_segment_the_healthy_store_refuses_is_quarantined_not_blocking(
+def test_a_segment_the_store_refuses_for_its_rows_is_quarantined_not_blocking(
         api: Api, store: Store, tmp_path: Path) -> None:
     rows, _ = pipeline_rows(api, 3)
     bad = [("analytics.events", rows[0][1][:-1])]  # one column short: the engine refuses it every time
@@ -165,7 +166,8 @@ def test_a_segment_the_healthy_store_refuses_is_quarantined_not_blocking(
     assert totals(store)[0] == 3  # the good segment behind it was stored
     assert metrics.get("collector_spool_quarantined_rows_total") == 1
     rendered = metrics.render().splitlines()
-    assert metrics.get("collector_flush_errors_total") >= 5  # every refusal before the quarantine counted
+    assert metrics.get("collector_flush_errors_total") == BLOCK_REFUSALS  # every refusal before the quarantine counted
+    assert metrics.get("collector_insert_failures_total", error="CANNOT_PARSE_INPUT_ASSERTION_FAILED") == BLOCK_REFUSALS
     assert "# TYPE collector_flush_errors_total counter" in rendered
     assert f"collector_flush_errors_total {float(metrics.get('collector_flush_errors_total'))}" in rendered
     assert len(list((spool_dir / "quarantine").glob("*" + SUFFIX))) == 1
