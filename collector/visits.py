@@ -129,8 +129,13 @@ def chunks_of(rows: int, chunk_rows: int) -> int:
 
 
 def by_visitor(n: int, i: int) -> str:
-    """The condition keeping piece `i` of `n` of the visitors (all of a visitor's events, or none)."""
-    return "" if n == 1 else f"cityHash64(visitor_id) % {n} = {i}"
+    """The condition keeping piece `i` of `n` of the visitors (all of a visitor's events, or none): a range of
+    visitor ids (hashes, so the pieces are even), which the raw table's key (site, day, visitor_id) reads
+    without scanning the others."""
+    if n == 1:
+        return ""
+    lo, hi = (2**64 * i) // n, (2**64 * (i + 1)) // n
+    return f"visitor_id >= {lo}" + (f" AND visitor_id < {hi}" if i < n - 1 else "")
 
 
 def close_day(store: Store, site: str, day: dt.date, keep_days: int = DEFAULT_ROLLUP_DAYS,
@@ -138,7 +143,7 @@ def close_day(store: Store, site: str, day: dt.date, keep_days: int = DEFAULT_RO
     """Write the visits of `site` that started on `day` to the rollups, once; return how many there were.
     `keep_days` is how long the marker of a day without events is kept (the site's rollup retention).
 
-    The day is written in pieces of about `chunk_rows` raw rows (its visitors split by a hash), each in its own
+    The day is written in pieces of about `chunk_rows` raw rows (its visitors split by id ranges), each in its own
     statement with its own insert token, so the store lock is given back between pieces and the writer never
     waits for a whole day. The number of pieces comes from the day's row count, which no longer changes once
     the day is closable: a repeat after a crash cuts the same pieces and each is written once."""

@@ -10,7 +10,7 @@ from all of the visitor's stored events. Each raw row carries the time it was st
    (minus a settle time on a server, where another process's insert may still be in flight; none on the
    embedded store, whose inserts all run under the lock this round holds while it reads the clock);
 2. re-sessionises every visitor with rows stored in (W, W'], from all of that visitor's events of the open
-   days, in pieces of visitors (by a hash) so the store lock is held for a bounded number of rows at a time;
+   days, in pieces of visitors (id ranges) so the store lock is held for a bounded number of rows at a time;
    it writes that visitor's row for every day it has events on, a day whose visit a late event moved to the
    day before getting empty arrays; the version is the store time of the visitor's newest event and how many
    events were seen, so it only grows with what was seen and the newest state wins (ReplacingMergeTree);
