@@ -39,6 +39,10 @@ TYPES = "multiIf(k = 0 OR e < 0.50, 'pageview', e < 0.70, 'engagement', e < 0.78
         "e < 0.90, 'custom', e < 0.92, 'error', e < 0.95, 'form', e < 0.96, 'exposure', 'pageview')"
 
 
+# The columns events_select gives, by position: all but the store time, which the store fills in.
+INSERT = "INSERT INTO analytics.events (* EXCEPT (inserted))"
+
+
 def events_select(rows: int, offset: int = 0) -> str:
     """SELECT of `rows` events for analytics.events, in its column order."""
     return f"""

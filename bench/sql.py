@@ -95,7 +95,7 @@ def run(seconds: float, rows: int) -> tuple[list[Row], dict[str, Any]]:
     with servers.collector(COLLECTOR_CONFIG=str(config), COLLECTOR_ADMIN_TOKEN=ADMIN_TOKEN) as server:
         fill_start = time.monotonic()
         for offset in range(0, rows, CHUNK_ROWS):
-            _post(server.url, admin, f"INSERT INTO analytics.events "
+            _post(server.url, admin, f"{generate.INSERT} "
                                      f"{generate.events_select(min(CHUNK_ROWS, rows - offset), offset)}")
         _post(server.url, admin, "OPTIMIZE TABLE analytics.events FINAL")
         fill_s = time.monotonic() - fill_start

@@ -27,7 +27,7 @@ QUERY_RUNS = 7
 def _fill(store: Store, rows: int) -> float:
     start = time.monotonic()
     for offset in range(0, rows, CHUNK_ROWS):
-        store.command(f"INSERT INTO analytics.events {generate.events_select(min(CHUNK_ROWS, rows - offset), offset)}")
+        store.command(f"{generate.INSERT} {generate.events_select(min(CHUNK_ROWS, rows - offset), offset)}")
     return time.monotonic() - start
 
 

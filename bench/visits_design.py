@@ -79,7 +79,7 @@ def run(rows: int) -> dict[str, Any]:
         store = open_store(Settings(data_dir=Path(tmp)))
         migrate(store)
         t0 = time.perf_counter()
-        store.command(f"INSERT INTO analytics.events {generate.events_select(rows)}")
+        store.command(f"{generate.INSERT} {generate.events_select(rows)}")
         insert_s = time.perf_counter() - t0
         first, last = store.query("SELECT min(toDate(ts)), max(toDate(ts)) FROM analytics.events")[0]
         t0 = time.perf_counter()

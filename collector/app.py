@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, handoff, ingest, inventory, openapi, quarantine, rights, visitor, visits
+from . import admin, handoff, ingest, inventory, openapi, quarantine, rights, visitor, visits, visits_open
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
@@ -176,7 +176,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
         # Visits are closed by the process that owns the store (any number of them in server mode: idempotent).
         closer = None if worker else visits.Closer(
             db, clock, settings.ts_past_window_s, rollup_days,
-            first=lambda: suppress.publish_thresholds(db, collector.config, clock()))
+            first=lambda: suppress.publish_thresholds(db, collector.config, clock()),
+            then=lambda: visits_open.update_open(db, clock(), settings.ts_past_window_s))
         if closer is not None:
             cellkey.ensure_keys(db, collector.config, clock())  # before any read answer needs one
             closer.start()

@@ -23,7 +23,8 @@ from .config import Config
 from .store import Store
 
 # Which site setting fills each table's per-row retention_days; every other table is a rollup.
-RETENTION_SETTING = {"events": "retention_days", "consent_receipts": "receipt_retention_days"}
+RETENTION_SETTING = {"events": "retention_days", "consent_receipts": "receipt_retention_days",
+                     "visits_open": "retention_days"}
 ROLLUP_SETTING = "rollup_retention_days"
 NEVER_COLLECTED: tuple[tuple[str, str], ...] = (
     ("IP address", "used in memory to look up the location and to rate-limit, then discarded before "

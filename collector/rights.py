@@ -131,7 +131,12 @@ def delete_visitor(store: Store, site: str, visitor: int, keep_receipt: str | No
         tables = [_delete(client, table, _where(visitor) + (" AND receipt_id != {keep:UUID}"
                                                            if table == "consent_receipts" and keep_receipt else ""),
                           params) for table in VISITOR_TABLES]
-    return _summary(site, tables) | {"visitor_id": str(visitor)}
+        # The open days' visits derived from those rows (collector/visits_open.py), with the same proof; apart
+        # from `deleted`, which counts the visitor's own rows (how many derived rows exist depends on timing).
+        derived = [_delete(store, "visits_open", _where(visitor), params)]
+    summary = _summary(site, tables)
+    return summary | {"visitor_id": str(visitor), "derived": derived,
+                      "verified": summary["verified"] and all(t["verified"] for t in derived)}
 
 
 def site_tables(store: Store) -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from .config import DEFAULT_ROLLUP_DAYS
@@ -27,6 +28,8 @@ from .store import Store
 
 log = logging.getLogger("collector.visits")
 
+PAUSE_S = 0.05  # between two pieces of closing work, so a writer waiting for the store lock gets it
+CLOSE_CHUNK_ROWS = 50_000  # raw rows per closing statement: the longest the store lock is held for a closer
 GAP_S = 30 * 60  # 30 minutes without an event ends a visit (Plausible, Matomo, PostHog)
 INTERACTIONS = ("click", "custom", "form")
 # Attributes of the first event that a visit keeps (its source, location and device).
@@ -68,7 +71,7 @@ FROM (
             arraySort(groupArray((ts, path, type, tier, {_FIRST_TUPLE}, rollup_retention_days))) AS evs
         FROM analytics.events
         WHERE site = {{site:String}}
-          AND ts >= toDateTime({{{{FROM}}:Date}}) - {GAP_S} AND ts < toDateTime({{{{TO}}:Date}}) + 2 * 86400
+          AND ts >= toDateTime({{{{FROM}}:Date}}) - {GAP_S} AND ts < toDateTime({{{{TO}}:Date}}) + 2 * 86400{{EXTRA}}
         GROUP BY site, visitor_id
     )
     ARRAY JOIN arraySplit((e, gap) -> gap > {GAP_S}, evs,
@@ -78,9 +81,11 @@ WHERE day BETWEEN {{{{FROM}}:Date}} AND {{{{TO}}:Date}}
 """
 
 
-def visits_select(start: str = "from", end: str = "to") -> str:
-    """VISITS_SQL with its day range bound to the parameters named `start` and `end` (besides {site:String})."""
-    return _VISITS_SQL.replace("{FROM}", start).replace("{TO}", end)
+def visits_select(start: str = "from", end: str = "to", visitors: str = "") -> str:
+    """VISITS_SQL with its day range bound to the parameters named `start` and `end` (besides {site:String});
+    `visitors`, a condition on the raw events, keeps the visitors it holds for (all of a visitor's events or none)."""
+    sql = _VISITS_SQL.replace("{FROM}", start).replace("{TO}", end)
+    return sql.replace("{EXTRA}", f" AND ({visitors})" if visitors else "")
 
 
 VISITS_SQL = visits_select()
@@ -112,24 +117,57 @@ def _pending(store: Store, until: dt.date) -> list[tuple[str, dt.date]]:
     return [(site, first) for site, first in rows if first <= until]
 
 
-def close_day(store: Store, site: str, day: dt.date, keep_days: int = DEFAULT_ROLLUP_DAYS) -> int:
+def yield_lock() -> None:
+    """Between two pieces: a lock is not fair, so without a pause the closer would take it again before a
+    waiting writer wakes, and the writer would wait for every piece."""
+    time.sleep(PAUSE_S)
+
+
+def chunks_of(rows: int, chunk_rows: int) -> int:
+    """How many pieces (by visitor) a job over `rows` raw rows is cut into, at most `chunk_rows` each on average."""
+    return max(1, -(-rows // max(1, chunk_rows)))
+
+
+def by_visitor(n: int, i: int) -> str:
+    """The condition keeping piece `i` of `n` of the visitors (all of a visitor's events, or none): a range of
+    visitor ids (hashes, so the pieces are even), which the raw table's key (site, day, visitor_id) reads
+    without scanning the others."""
+    if n == 1:
+        return ""
+    lo, hi = (2**64 * i) // n, (2**64 * (i + 1)) // n
+    return f"visitor_id >= {lo}" + (f" AND visitor_id < {hi}" if i < n - 1 else "")
+
+
+def close_day(store: Store, site: str, day: dt.date, keep_days: int = DEFAULT_ROLLUP_DAYS,
+              chunk_rows: int = CLOSE_CHUNK_ROWS) -> int:
     """Write the visits of `site` that started on `day` to the rollups, once; return how many there were.
-    `keep_days` is how long the marker of a day without events is kept (the site's rollup retention)."""
-    token = f"visits-{site}-{day.isoformat()}"
-    settings = {"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1,
-                "min_insert_block_size_rows": 0, "min_insert_block_size_bytes": 0,
-                "max_insert_block_size": 100_000_000}
-    params = {"site": site, "from": day, "to": day}
+    `keep_days` is how long the marker of a day without events is kept (the site's rollup retention).
+
+    The day is written in pieces of about `chunk_rows` raw rows (its visitors split by id ranges), each in its own
+    statement with its own insert token, so the store lock is given back between pieces and the writer never
+    waits for a whole day. The number of pieces comes from the day's row count, which no longer changes once
+    the day is closable: a repeat after a crash cuts the same pieces and each is written once."""
+    params = {"site": site, "day": day, "keep": keep_days}
+    rows = store.query("SELECT count() FROM analytics.events WHERE site = {site:String} AND toDate(ts) = {day:Date}",
+                       params)[0][0]
+    n = chunks_of(int(rows), chunk_rows)
+    base = f"visits-{site}-{day.isoformat()}"
+    for i in range(n):
+        token = base if n == 1 else f"{base}-{i}-of-{n}"
+        settings = {"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1,
+                    "min_insert_block_size_rows": 0, "min_insert_block_size_bytes": 0,
+                    "max_insert_block_size": 100_000_000}
+        sql = f"INSERT INTO analytics.visits ({_COLUMNS}) {visits_select('day', 'day', by_visitor(n, i))}"
+        with store.connection() as client:
+            client.command(sql, parameters={"site": site, "day": day}, settings=settings)
+        yield_lock()
     with store.connection() as client:
-        client.command(f"INSERT INTO analytics.visits ({_COLUMNS}) {VISITS_SQL}", parameters=params,
-                             settings=settings)
         client.command(
             "INSERT INTO analytics.visits_closed (site, day, visit_count, retention_days) SELECT {site:String}, "
             "{day:Date}, (SELECT sum(visit_count) FROM analytics.visits_daily WHERE site = {site:String} "
             "AND day = {day:Date}), (SELECT if(count() = 0, {keep:UInt16}, max(rollup_retention_days)) "
             "FROM analytics.events WHERE site = {site:String} AND toDate(ts) = {day:Date})",
-            parameters={"site": site, "day": day, "keep": keep_days},
-            settings={"insert_deduplication_token": token})
+            parameters=params, settings={"insert_deduplication_token": base})
         rows = client.query("SELECT visit_count FROM analytics.visits_closed FINAL WHERE site = {site:String} "
                                   "AND day = {day:Date}", parameters={"site": site, "day": day}).result_rows
     return int(rows[0][0]) if rows else 0
@@ -150,15 +188,16 @@ def close_due(store: Store, now: float, past_window_s: int = 24 * 3600,
 
 
 class Closer:
-    """Runs `first` (if given), then `close_due` at once and every `interval_s`, on a daemon thread in the
+    """Runs `first` (if given), then `close_due` and `then` (the open days' round, collector/visits_open.py)
+    at once and every `interval_s`, on a daemon thread in the
     process that owns the store, so that start-up never waits for the store lock (the writer may be
     replaying its spool). Safe to run in several processes against one server: each day is written once."""
 
     def __init__(self, store: Store, clock: Callable[[], float], past_window_s: int,
                  keep_days: Callable[[str], int], interval_s: float = 60.0,
-                 first: Callable[[], None] | None = None):
+                 first: Callable[[], None] | None = None, then: Callable[[], object] | None = None):
         self._store, self._clock, self._window, self._interval = store, clock, past_window_s, interval_s
-        self._keep, self._first = keep_days, first
+        self._keep, self._first, self._then = keep_days, first, then
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="visits", daemon=True)
 
@@ -176,6 +215,8 @@ class Closer:
                 closed = close_due(self._store, self._clock(), self._window, self._keep)
                 if closed:
                     log.info("visits closed", extra={"days": len(closed), "visits": sum(n for *_, n in closed)})
+                if self._then is not None:  # after the days: the open days it keeps start where they end
+                    self._then()
             except Exception:  # the store may be down; the next round retries the same days
                 log.exception("closing visits failed")
             self._stop.wait(self._interval)

@@ -54,7 +54,7 @@ def _chromium() -> str:
 def seed(data_dir: Path, rows: int) -> None:
     store = open_store(Settings(data_dir=data_dir))
     migrate(store)
-    store.command(f"INSERT INTO analytics.events {generate.events_select(rows)}")
+    store.command(f"{generate.INSERT} {generate.events_select(rows)}")
     visits.close_due(store, time.time())  # the days a running collector would have closed into visit rollups
     store.close()
 

@@ -63,7 +63,7 @@ def board(session_store: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     for (table,) in store.query("SELECT name FROM system.tables WHERE database = 'analytics' "
                                 "AND engine LIKE '%MergeTree'"):
         store.command(f"TRUNCATE TABLE analytics.{table}")
-    store.command(f"INSERT INTO analytics.events {generate.events_select(5000)}")
+    store.command(f"{generate.INSERT} {generate.events_select(5000)}")
     store.command("INSERT INTO analytics.dropped_daily VALUES ({s:String}, today(), 'bot', 7, 400), "
                   "({s:String}, today(), 'consent_denied', 3, 400)".replace("{s:String}", f"'{SITE}'"))
     visits.close_due(store, time.time() + 3 * 86400)  # every day closed: views and API read the same rollups

@@ -17,7 +17,7 @@ from conftest import event
 from live import wait_for
 
 from collector import config as config_mod
-from collector import inventory, visits
+from collector import inventory, visits, visits_open
 from collector.read import suppress
 
 SITE = "ret.example"
@@ -54,6 +54,7 @@ def fill_every_table(api: Any) -> None:
     api.send(event(site=SITE, url=url), ua="curl/8.0")  # a bot: fills dropped_daily
     api.collector.consent_worker.tick()  # writes the bot breakdown (bots_daily)
     api.flush()
+    visits_open.update_open(api.store, api.collector.clock())  # the open day's visits reach visits_open
     # The day is closed: its visits reach the visit rollups.
     visits.close_due(api.store, api.collector.clock() + 3 * 86400, keep_days=lambda site: 400)
 
@@ -111,7 +112,8 @@ def test_retention_equals_the_ttl_the_engine_computes_for_the_sites_settings(sit
     store.command("TRUNCATE TABLE analytics.cell_keys")
     suppress.publish_thresholds(store, config_mod.Config(sites={SITE: config.sites[SITE]}), site_api.collector.clock())
     inv = inventory.build(store, site_api.collector.config, SITE)
-    expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35, "event_ids": 1}
+    expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35, "event_ids": 1, "visits_open": 7,
+                "visits_watermark": 1}
     for table in inv["tables"]:
         name, days = table["table"], table["retention_days"][SITE]
         create = store.query(f"SELECT create_table_query FROM system.tables WHERE database = 'analytics' "

@@ -15,7 +15,7 @@ import pytest
 from conftest import FIREFOX, LONDON_IP, analytics_tables, event
 from live import wait_for
 
-from collector import rights, visits
+from collector import rights, visits, visits_open
 from collector.pseudonyms import visitor_id
 
 A, B = "browser-first-party-000A", "browser-first-party-000B"
@@ -94,6 +94,7 @@ def test_site_purge_empties_every_table_of_that_site_only(api, store) -> None:
         api.send(event(site=site, url=url), ua="curl/8.0", headers=headers)  # a bot: a dropped_daily row
     api.collector.consent_worker.tick()  # the bot breakdown: a bots_daily row
     api.flush()
+    visits_open.update_open(store, api.collector.clock())  # the open day's visits reach visits_open
     visits.close_due(store, api.collector.clock() + 3 * 86400)  # the day's visits reach the visit rollups
     wait_for(lambda: store.query("SELECT count() FROM analytics.site_privacy WHERE site = 'country.example'")[0][0],
              30, "the published thresholds")

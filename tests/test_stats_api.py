@@ -74,7 +74,7 @@ def stats(session_store: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
                                 "AND engine LIKE '%MergeTree'"):
         store.command(f"TRUNCATE TABLE analytics.{table}")
     # ~100 visitors over 29 days: few enough that the compact sketches count exactly (up to about 120).
-    store.command(f"INSERT INTO analytics.events {generate.events_select(600)}")
+    store.command(f"{generate.INSERT} {generate.events_select(600)}")
     visits.close_due(store, time.time())  # days up to the day before yesterday come from the visit rollups
     tmp = tmp_path_factory.mktemp("stats")
     (tmp / "sites.toml").write_text(CONFIG)

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import Any
 
-from .. import visits
+from .. import visits, visits_open
 from ..config import Config
 from ..store import Store
 from . import builder, cellkey, csv_export, suppress
@@ -32,8 +32,10 @@ def execute(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, An
 def context(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> Context:
     policy = config.sites[q.site]
     k = suppress.threshold(config, q.site, admin)
+    mark = visits_open.watermark(store, q.site)
     return Context(today, policy.retention_days, visits.closed_through(store, q.site), k,
-                   cellkey.key_of(store, q.site) if k > 1 else None)
+                   cellkey.key_of(store, q.site) if k > 1 else None,
+                   mark[0] if mark else None, mark[1] if mark else None)
 
 
 def run(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import visits
+from .. import visits, visits_open
 from .query import EVENT_VISIT_DIMENSIONS, Condition, Filter, Logic, Query, conditions
 from .suppress import fold_sql
 
@@ -92,6 +92,9 @@ VISIT_ROLLUPS = (
 VISITS_RAW = Source("raw visits", "({visits})", {**_time("day", "start"), **_VISIT_COLUMNS,
                                                  "visit:entry_page": "entry_page", "visit:exit_page": "exit_page"},
                     _VISIT_RAW_PARTIALS, raw=True)
+# Open days once the closer keeps them current: visits_open, plus the visitors stored since its last round
+# sessionised from raw rows (collector/visits_open.py).
+VISITS_OPEN = Source("open visits", "({open})", VISITS_RAW.columns, _VISIT_RAW_PARTIALS, raw=True)
 
 _GOAL = "if(type = 'custom', name, '')"
 EVENT_ROLLUPS = (
@@ -149,6 +152,8 @@ class Context:
     closed_through: dt.date | None
     k: int
     cell_key: Mapping[str, int] | None = None  # the site's noise secret (cellkey.key_of), needed when k > 1
+    watermark_ms: int | None = None  # the closer's last round: every raw row stored by then is in visits_open
+    open_from: dt.date | None = None  # ... for the days from this one on
 
 
 def _sql_metrics(q: Query) -> tuple[str, ...]:
@@ -190,8 +195,13 @@ def build(q: Query, ctx: Context) -> Plan:
         if rollup is not None and closed is not None and q.date_from <= closed:
             parts.append((rollup, q.date_from, min(q.date_to, closed)))
         start = q.date_from if rollup is None or closed is None else max(q.date_from, closed + dt.timedelta(days=1))
-        if start <= q.date_to:
-            parts.append((VISITS_RAW, start, q.date_to))
+        kept = ctx.watermark_ms is not None and ctx.open_from is not None
+        cut = max(start, ctx.open_from) if kept and ctx.open_from else start
+        if start < cut:  # open days the closer no longer keeps current (it has not closed them yet)
+            parts.append((VISITS_RAW, start, min(q.date_to, cut - dt.timedelta(days=1))))
+        if cut <= q.date_to:
+            parts.append((VISITS_OPEN if kept else VISITS_RAW, cut, q.date_to))
+            params["wm"] = ctx.watermark_ms or 0
     else:
         parts.append((event_rollup or EVENTS_RAW, q.date_from, q.date_to))
     for source, start, _ in parts:
@@ -223,7 +233,8 @@ def _part(q: Query, s: Source, index: int, start: dt.date, end: dt.date, partial
     if s is EVENTS_RAW and any(d in ("event:goal", "event:name") for d in q.dimensions):
         where.append("type = 'custom'")
     where += [_filter_sql(f, s, params, f"f{index}_{i}") for i, f in enumerate(q.filters)]
-    table = s.table.format(visits=visits.visits_select(f"from{index}", f"to{index}"))
+    table = s.table.format(visits=visits.visits_select(f"from{index}", f"to{index}"),
+                           open=visits_open.open_select(f"from{index}", f"to{index}", "wm"))
     group = ", ".join(f"g{i}" for i in range(len(q.dimensions))) or "tuple()"
     return f"SELECT {', '.join(dims + aggs)} FROM {table} WHERE {' AND '.join(where)} GROUP BY {group}"
 

@@ -47,8 +47,8 @@ PARAM_KEY = "({ck0:UInt64}, {ck1:UInt64})"
 
 def key_of(store: Store, site: str) -> dict[str, int]:
     """The site's secret as the parameters of PARAM_KEY; the query fails when the site has none."""
-    with store.lock:
-        rows = store.client.query(f"SELECT {KEY_SQL} AS key", parameters={"site": site}).result_rows
+    with store.connection() as client:
+        rows = client.query(f"SELECT {KEY_SQL} AS key", parameters={"site": site}).result_rows
     k0, k1 = rows[0][0]
     return {"ck0": int(k0), "ck1": int(k1)}
 
@@ -78,8 +78,8 @@ def perturb(store: Store, site: str, k: int, counts: Sequence[int]) -> list[int]
         return [int(c) for c in counts]
     sql = (f"SELECT {noisy_sql('c')} AS n FROM (SELECT arrayJoin({{counts:Array(UInt64)}}) AS c, "
            "rowNumberInAllBlocks() AS i) ORDER BY i")
-    with store.lock:
-        rows = store.client.query(sql, parameters={"site": site, "k": k, "counts": [int(c) for c in counts]})
+    with store.connection() as client:
+        rows = client.query(sql, parameters={"site": site, "k": k, "counts": [int(c) for c in counts]})
     return [int(r[0]) for r in rows.result_rows]
 
 
@@ -93,8 +93,8 @@ def ensure_keys(store: Store, config: Config, now: float) -> None:
     """Give every configured site a random secret if it has none, and confirm the existing ones (their TTL
     counts from the last start). Two processes racing here may both make one; every reader then takes the
     same one (the oldest, ties by value)."""
-    with store.lock:
-        have = {r[0]: r[1:] for r in store.client.query(
+    with store.connection() as client:
+        have = {r[0]: r[1:] for r in client.query(
             "SELECT site, argMin(k0, (created_at, k0, k1)), argMin(k1, (created_at, k0, k1)), "
             "min(created_at) FROM analytics.cell_keys GROUP BY site").result_rows}
         rows = []
@@ -103,5 +103,5 @@ def ensure_keys(store: Store, config: Config, now: float) -> None:
             made = made if isinstance(made, int) else int(made.timestamp())
             rows.append((site, k0, k1, made, int(now), policy.rollup_retention_days))
         if rows:
-            store.client.insert("analytics.cell_keys", rows, column_names=[
+            client.insert("analytics.cell_keys", rows, column_names=[
                 "site", "k0", "k1", "created_at", "updated_at", "retention_days"])
