@@ -35,7 +35,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source"
         subprocess.run([sys.executable, "-c", POPULATE, str(source)], cwd=ROOT, check=True, text=True,
-                       input=f"INSERT INTO analytics.events {generate.events_select(events)}")
+                       input=f"{generate.INSERT} {generate.events_select(events)}")
         config = Path(tmp) / "sites.toml"
         config.write_text('[sites."bench.example"]\ndomains = ["bench.example"]\n')
         port = free_port()

@@ -33,7 +33,7 @@ def populate(data_dir: Path) -> None:
     # Two inserts: rows of one day in two parts, as a live store has them, so folding engines hold unmerged rows.
     # The generated month folds into the last 5 days, so closing every day (below) stays quick.
     for rows, offset in ((3000, 0), (2000, 3000)):
-        store.command("INSERT INTO analytics.events SELECT * REPLACE (addDays(ts, 5 * intDiv(dateDiff('day', ts, "
+        store.command(f"{generate.INSERT} SELECT * REPLACE (addDays(ts, 5 * intDiv(dateDiff('day', ts, "
                       f"now()), 5)) AS ts) FROM ({generate.events_select(rows, offset)})")
     store.command(f"INSERT INTO analytics.dropped_daily VALUES ('{SITE}', today(), 'bot', 7, 400), "
                   f"('{SITE}', today() - 40, 'consent_denied', 3, 400)")
