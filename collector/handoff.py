@@ -26,13 +26,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from . import receipts
+from . import crashpoints, receipts
 from .errors import ClientError, Kind
 from .metrics import Metrics
 from .spool import Spool
 from .state import Collector
 from .store import Store
-from .writer import TABLES, Writer
+from .writer import TABLES, StoreUnavailable, Writer
 
 log = logging.getLogger("collector.handoff")
 TOKEN_HEADER = "x-collector-internal"
@@ -42,8 +42,12 @@ FLUSH = PREFIX + "flush"  # on a worker's own socket: hand over everything spool
 TIMEOUT_S = 120.0  # an insert of a full segment on a busy engine; the worker retries past it
 
 
-class HandoffError(RuntimeError):
-    """The owner did not store a block (down, restarting, or it refused it)."""
+class HandoffError(StoreUnavailable):
+    """The owner could not be asked, or did not answer (down, restarting, busy)."""
+
+
+class BlockRefused(RuntimeError):
+    """The owner's store refused a block: the block may be at fault (the writer quarantines it if repeated)."""
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -82,6 +86,8 @@ class OwnerLink:
 
     def insert_rows(self, table: str, columns: Any, block: bytes, token: str) -> None:
         status, body = self._call("POST", f"{PREFIX}block?table={quote(table)}&token={quote(token)}", block)
+        if status == 422:
+            raise BlockRefused(f"the store owner refused the block: {body[:200]!r}")
         if status != 200:
             raise HandoffError(f"the store owner answered {status}: {body[:200]!r}")
 
@@ -139,6 +145,7 @@ def internal_routes(collector: Collector) -> Router:
         except ClickHouseError as exc:  # the block itself may be at fault: the worker quarantines it
             log.warning("handed-off block refused", extra={"table": table, "error": type(exc).__name__})
             return Response(b"refused", status_code=422)
+        crashpoints.reached("owner-inserted")
         return Response(b"stored")
 
     async def query(request: Request) -> Response:

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from . import breakdown, duplicates, receipts
+from . import breakdown, crashpoints, duplicates, receipts
 from .event import Reason
 from .metrics import Metrics
 from .row import COLUMNS
@@ -41,8 +41,13 @@ TABLES: dict[str, tuple[str, ...]] = {"analytics.events": COLUMNS, duplicates.ID
                                       breakdown.TABLE: breakdown.COLUMNS}
 
 
-# Failed inserts of one segment, while its tables answer queries, before it is quarantined.
+# Inserts of one segment the store refused, while its tables answer queries, before it is quarantined.
 POISON_AFTER = 5
+
+
+class StoreUnavailable(RuntimeError):
+    """The store could not be asked (down, restarting, unreachable): never the segment's fault, so such a
+    failure is retried for as long as it lasts and never counts towards the quarantine."""
 
 
 class Overloaded(Exception):
@@ -189,6 +194,7 @@ class Writer:
                     "segment": segment.name, "rows": segment.rows})
                 self._spool.quarantine(segment)
             else:
+                crashpoints.reached("handed-over")
                 self._spool.remove(segment)
             if segment.path is not None:
                 _sidecar(segment.path).unlink(missing_ok=True)
@@ -211,7 +217,9 @@ class Writer:
                 self._dedup.stored(prepared)
                 return "stored"
             except Exception as exc:  # infrastructure failure: keep the segment, retry with its token
-                failures += 1
+                # Only a store that answered can refuse a block: counting an outage's failures would quarantine
+                # a good segment the moment the store came back (acknowledged rows lost to the store).
+                failures += 0 if isinstance(exc, StoreUnavailable) else 1
                 self._metrics.inc("collector_flush_errors_total")
                 log.warning("insert failed, will retry", extra={"error": type(exc).__name__,
                                                                  "rows": segment.rows, "retry_in_s": backoff})
