@@ -49,18 +49,29 @@ class Supervisor:
                 found[entry["role"]] = entry["pid"]
         return found
 
-    def ready_count(self, role: str) -> int:
-        return sum(1 for line in self.log.read_text().splitlines() if line.startswith("{")
-                   and '"collector ready"' in line and json.loads(line).get("role") == role)
+    def ready(self, role: str, pid: int) -> bool:
+        """Whether the process `pid` of `role` has logged "collector ready" (after its "process started")."""
+        started = False
+        for line in self.log.read_text().splitlines():
+            if not line.startswith("{") or ('"process started"' not in line and '"collector ready"' not in line):
+                continue
+            entry = json.loads(line)
+            if entry.get("role") != role:
+                continue
+            if entry["msg"] == "process started":
+                started = entry["pid"] == pid
+            elif started:
+                return True
+        return False
 
-    def wait_restarted(self, role: str, old_pid: int, readies: int) -> int:
-        """The new pid of `role`, once it is ready again (`readies`: its ready lines before the kill). A
-        process stopped while still starting keeps its spool for the next start: stopping before it is
-        ready would leave acknowledged rows outside the store when the test reads it."""
+    def wait_restarted(self, role: str, old_pid: int) -> int:
+        """The new pid of `role`, once it is ready again. A process stopped while still starting keeps its
+        spool for the next start: stopping before it is ready would leave acknowledged rows outside the
+        store when the test reads it."""
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             pid = self.pids().get(role, old_pid)
-            if pid != old_pid and self.ready_count(role) > readies:
+            if pid != old_pid and self.ready(role, pid):
                 return pid
             time.sleep(0.05)
         raise AssertionError(f"{role} was not started again: {self.log.read_text()[-3000:]}")
@@ -81,7 +92,9 @@ def supervisor(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Itera
     running = Supervisor(proc, f"http://127.0.0.1:{port}", log, data)
     try:
         deadline = time.monotonic() + 120
-        while len(running.pids()) < 3 or not _ready(running.url):
+        # Every process ready, not only the one that answered /readyz: both workers take traffic from the start.
+        while len(running.pids()) < 3 or not _ready(running.url) or not all(
+                running.ready(role, pid) for role, pid in running.pids().items()):
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.1)
         yield running
@@ -220,13 +233,12 @@ def test_one_kill_under_load_loses_no_acknowledged_event(tmp_path: Path, kill: s
     crash = {crashpoints.ENV: f"{kill}:{armed}"}
     with supervisor(tmp_path, crash) as running:
         pids = running.pids()
-        readies = {role: running.ready_count(role) for role in pids}
         load = Load(running.url)
         threads = load.run()
         time.sleep(LOAD_SECONDS)
         armed.touch()  # the next process to reach the point kills itself
         victim = _wait_killed(running, pids, armed)
-        running.wait_restarted(victim, pids[victim], readies[victim])
+        running.wait_restarted(victim, pids[victim])
         time.sleep(LOAD_SECONDS)
         load.stop.set()
         for thread in threads:
