@@ -10,11 +10,12 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ..config import ADMIN_USER
 from ..errors import ClientError, Kind
 from .demo import DEMO_SITE, DEMO_USER, DemoLogin, is_demo
 from .session import COOKIE, Session, Sessions, cookie_header
 from .throttle import LoginThrottle, client_address, https_by_proxy, network
-from .users import ADMIN_USER, User, authenticate
+from .users import User, authenticate
 
 CSRF_HEADER = "x-csrf-token"
 
