@@ -132,7 +132,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_used_and_never_kept(make
     ctx, validate, now_ms = api.collector.ctx, api.collector.validate, int(api.collector.clock() * 1000)
     stored = []
 
-    @settings(max_examples=CASES // 3, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=CASES // 5, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
     @given(valid_events(SITES), ADDRESSES, st.lists(PROXIES, max_size=2), AGENTS, st.lists(ADDRESSES, max_size=1))
     def check(item: dict[str, Any], client: str, hops: list[str], ua: str, spoofed: list[str]) -> None:
         item.pop("ts", None)
@@ -149,7 +149,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_used_and_never_kept(make
         assert leaks(item, client, ua, rows, spooled) == [], (item, client, ua)
 
     check()
-    assert sum(stored) >= CASES // 10, stored
+    assert sum(stored) >= CASES // 20, stored
     # The forwarded address is the one geolocated: a London client behind two proxies is stored as GB.
     item = {"site": "test.example", "type": "pageview", "url": "https://test.example/", "consent": {}}
     request = RequestInfo(peer="10.0.0.1", forwarded_for=(LONDON_IP, "10.0.0.2"), user_agent=FIREFOX, gpc=False,
