@@ -7,6 +7,8 @@
   so their visits come from raw events), once with every day closed (everything from rollups).
 - The sessioniser: seconds to close the 30 days, and the longest single day (the store lock is held that
   long, so it is the longest the writer waits).
+- The cost of the cell-key noise on a reader's answers: each dashboard query's p50 as a reader (k = 5: noise
+  and suppression) over its p50 as the admin (k = 0: the same SQL without the noise), alternated in one run.
 - The insert path (writer blocks of 50,000 rows, JSONCompactEachRow) with and without what this work added
   to every insert (the heatmap rollup's view): the ingest cost of visits and heatmaps, as a ratio.
 """
@@ -25,7 +27,7 @@ from typing import Any
 
 from collector import config as config_mod
 from collector import visits
-from collector.read import answer, query
+from collector.read import answer, cellkey, query
 from collector.settings import Settings
 from collector.store import Store, migrate, open_store
 
@@ -67,6 +69,25 @@ def _queries(store: Store, config: config_mod.Config, today: dt.date) -> dict[st
         ms, sources = _p50_ms(store, config, body, today)
         out[name] = {"p50_ms": ms, "sources": sources}
     return out
+
+
+def _perturbation(store: Store, config: config_mod.Config, today: dt.date) -> dict[str, Any]:
+    """p50 ms of each query as a reader and as the admin, measured alternately; their ratio."""
+    out = {}
+    for name, body in QUERIES.items():
+        q = query.parse({"site_id": SITE, "date_range": "30d", **body}, today)
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for admin in (False, True):  # warm-up
+            answer.run(store, config, q, today, admin=admin)
+        for _ in range(RUNS):
+            for admin in (False, True):
+                start = time.perf_counter()
+                answer.run(store, config, q, today, admin=admin)
+                times[admin].append(time.perf_counter() - start)
+        reader, exact = statistics.median(times[False]) * 1000, statistics.median(times[True]) * 1000
+        out[name] = {"reader_p50_ms": reader, "admin_p50_ms": exact, "ratio": reader / exact}
+    ratios = [v["ratio"] for v in out.values()]
+    return {"queries": out, "median_ratio": statistics.median(ratios), "max_ratio": max(ratios)}
 
 
 def _insert_s(store: Store, blocks: list[bytes], columns: list[str]) -> float:
@@ -121,6 +142,7 @@ def run(rows: int) -> dict[str, Any]:
         fill_s = bench_store._fill(store, rows)
         config = config_mod.parse({"sites": {SITE: {"domains": [SITE]}}})
         now = time.time()
+        cellkey.ensure_keys(store, config, now)  # as the collector does at start
         today = dt.datetime.fromtimestamp(now, dt.UTC).date()
         close_s, longest_s, days = _close(store, now)  # the last two days stay open: read from raw events
         for table in ROLLUPS:  # a month-old store has merged its parts: compare steady states
@@ -130,10 +152,11 @@ def run(rows: int) -> dict[str, Any]:
         for table in ROLLUPS:
             store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
         all_closed = _queries(store, config, today)
+        perturbation = _perturbation(store, config, today)
         ingest = _ingest(store, 200_000)
         store.close()
     return {"rows": rows, "fill_s": fill_s, "close_s": close_s, "closed_days": days, "longest_day_s": longest_s,
-            "open_days": open_days, "all_closed": all_closed, "ingest": ingest}
+            "open_days": open_days, "all_closed": all_closed, "perturbation": perturbation, "ingest": ingest}
 
 
 def stats_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:

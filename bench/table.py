@@ -14,7 +14,7 @@ class Row:
 
 
 def render(rows: list[Row]) -> str:
-    """A Markdown table (readable in a terminal and pasteable into the README)."""
+    """A Markdown table (readable in a terminal and pasteable into docs/performance.md)."""
     mark = {True: "yes", False: "NO", None: ""}
     lines = ["| figure | value | target met | detail |", "|---|---|---|---|"]
     lines += [f"| {r.figure} | {r.value} | {mark[r.holds]} | {r.detail} |" for r in rows]

@@ -7,7 +7,7 @@ B. Visit state in the pipeline written to a collapsing table (Plausible's sessio
    visitor's open visit up in memory, write a cancel row (sign -1) for its old state and a row for the new
    one; signed sums in the rollup. Cost: Python per event in the ingest process, and two more rows per event
    for the engine. Its state is per process and lost on restart, and an event that arrives late cannot be
-   put into the visit it belongs to: both break what visits must guarantee here (see README, Visits).
+   put into the visit it belongs to: both break what visits must guarantee here (see docs/internals/visits.md).
 
 Prints µs per event for each part next to the raw insert of the same events (the ingest baseline).
 """

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,11 +19,10 @@ from . import admin, handoff, ingest, inventory, openapi, rights, visitor, visit
 from . import config as config_mod
 from .admin import json_response
 from .errors import ClientError
-from .event import RequestInfo
 from .handoff import OwnerLink, drain_orphans
-from .ingest import CSP_HTML, CSP_OTHER, headers_of
+from .ingest import CSP_HTML, CSP_OTHER
 from .process import ONE_PROCESS, OWNER, WORKER, Process
-from .read import dashboard, sql, stats, suppress
+from .read import cellkey, dashboard, sql, stats, suppress
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
 from .store import Store, migrate, open_store
@@ -31,10 +31,6 @@ from .writer import Writer
 log = logging.getLogger("collector.app")
 GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
        b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
-
-
-def request_info(request: Request) -> RequestInfo:
-    return ingest.request_info(headers_of(request.scope["headers"]), request.client.host if request.client else "")
 
 
 def _collector(request: Request) -> Collector:
@@ -66,7 +62,7 @@ async def pixel(request: Request) -> Response:
         item["referrer"] = q["ref"]
     try:
         ingest.refuse_early(collector, request.headers)
-        await ingest.accept_durably(collector, [item], request_info(request))
+        await ingest.accept_durably(collector, [item], ingest.info_of(request.scope))
     except ClientError as exc:
         collector.metrics.inc("collector_requests_rejected_total", error=exc.error)
     return Response(GIF, media_type="image/gif", headers={"Cache-Control": "no-store"})
@@ -157,8 +153,11 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             policy = collector.config.sites.get(site)
             return policy.rollup_retention_days if policy else config_mod.DEFAULT_ROLLUP_DAYS
 
+        # Server mode with CLICKHOUSE_INGEST_URL: the writer inserts as its own, insert-only user.
+        ingest_db = (open_store(replace(settings, clickhouse_url=settings.clickhouse_ingest_url))
+                     if settings.clickhouse_ingest_url and store is None and not worker else db)
         collector.writer = Writer(
-            db, collector.metrics, open_spool(settings, process.spool_dir(settings)), clock=clock,
+            ingest_db, collector.metrics, open_spool(settings, process.spool_dir(settings)), clock=clock,
             retry_max_s=settings.retry_max_ms / 1000, drop_retention=rollup_days,
         )
         collector.writer.start()
@@ -175,6 +174,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             db, clock, settings.ts_past_window_s, rollup_days,
             first=lambda: suppress.publish_thresholds(db, collector.config, clock()))
         if closer is not None:
+            cellkey.ensure_keys(db, collector.config, clock())  # before any read answer needs one
             closer.start()
         collector.ready = True
         log.info("collector ready", extra={"sites": len(collector.config.sites), "role": process.name,
@@ -188,6 +188,8 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
                 closer.close()
             consent.close()
             collector.writer.close()
+            if ingest_db is not db:
+                ingest_db.close()
             if store is None:
                 db.close()
             collector.ctx.geo.close()

@@ -8,17 +8,14 @@ import logging
 import os
 import re
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from types import FrameType
-from typing import Any
 
 import orjson
-import uvicorn
 
 from . import logs, sqlclient
 from .config import ConfigError
+from .serving import build_server
 from .settings import SettingsError, from_env
 from .store import MigrationsMissing, StoreLocked, migrate, open_store
 
@@ -40,48 +37,32 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_server(app: Any, **bind: Any) -> uvicorn.Server:
-    """The one place a uvicorn server is configured, for every process of `serve`; `bind` is where it
-    listens (host and port; uds; or nothing when the caller passes its sockets to run()). Each process
-    holds its own connections to the edge limits (see http_edge)."""
-    from .http_edge import server_config
-
-    collector = app.state.collector
-    return _Server(server_config(app, collector.settings, **bind, timeout_graceful_shutdown=10), collector)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, except that SIGTERM/SIGINT flip readiness at once (/readyz and ingest answer
-    503) and uvicorn's own shutdown (close the listener, finish requests, flush the writer) starts
-    COLLECTOR_SHUTDOWN_DRAIN_MS later, or at once on a second signal; an orderly stop exits 0
-    instead of re-raising the signal."""
-
-    def __init__(self, config: uvicorn.Config, collector: Any) -> None:
-        super().__init__(config)
-        self.collector = collector
-        self._draining: threading.Timer | None = None
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.collector.ready = False
-        drain_s = self.collector.settings.shutdown_drain_ms / 1000
-        if self._draining is None and drain_s > 0:
-            self._draining = threading.Timer(drain_s, self._stop, (sig, frame))
-            self._draining.daemon = True
-            self._draining.start()
-        else:
-            self._stop(sig, frame)
-
-    def _stop(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        self._captured_signals.clear()
-
-
 def _migrate(args: argparse.Namespace) -> int:
+    from . import cluster
+    from .salt_table import DDL as SALTS_DDL
+    from .store import meta_statements, migration_files
+
+    if args.cluster is not None:
+        try:
+            cluster.check_name(args.cluster)
+        except ValueError as exc:
+            print(f"collector: {exc}", file=sys.stderr)
+            return 2
+    # On a cluster the salts table is created here, on every host, before any collector starts (a collector
+    # would create it on the one host it reaches).
+    extra = [cluster.everywhere(SALTS_DDL, args.cluster)] if args.cluster else []
+    if args.dry_run:
+        statements = meta_statements(args.cluster) + [s for _, group in cluster.plan(migration_files(), args.cluster)
+                                                      for s in group] + extra
+        print(";\n\n".join(s.strip() for s in statements) + ";")
+        return 0
     settings = from_env()
     logs.configure(settings.log_level)
     store = open_store(settings)
     try:
-        applied = migrate(store)
+        applied = migrate(store, cluster=args.cluster)
+        for statement in extra:
+            store.command(statement)
     finally:
         store.close()
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
@@ -116,7 +97,8 @@ def _sql(args: argparse.Namespace) -> int:
             raise StoreLocked(f"{exc} Or set COLLECTOR_ADMIN_TOKEN to query it through the server's /sql.") from None
         fmt = "JSONEachRow" if args.format == "json" and not own_format else "TabSeparatedWithNames"
         try:
-            body = sqlclient.query(args.url, settings.admin_token, args.query, fmt)
+            url = args.url or os.environ.get("COLLECTOR_URL", sqlclient.DEFAULT_URL)
+            body = sqlclient.query(url, settings.admin_token, args.query, fmt)
         except sqlclient.RemoteError as remote:
             print(f"collector: query failed: {remote}", file=sys.stderr)
             return 1
@@ -142,6 +124,37 @@ def _sql(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _move(args: argparse.Namespace) -> int:
+    """Copy the embedded store of COLLECTOR_DATA_DIR to the server at --to (see collector/move.py)."""
+    from dataclasses import replace
+
+    from . import move
+    from .store import Store
+
+    settings = from_env()
+    logs.configure(settings.log_level)
+    source = open_store(replace(settings, clickhouse_url=None))
+    try:
+        target = Store(move.connect(args.to), embedded=False)
+        try:
+            report = move.run(source, target, salts_dir=settings.data_dir / "salts")
+        finally:
+            target.close()
+    except move.MoveError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+    print("table\tstore rows\tserver rows")
+    for table, here, there in report.counts:
+        print(f"{table}\t{here}\t{there}" + ("" if here == there else "\tMISMATCH"))
+    print(f"moved {len(report.moved)} partition(s), {len(report.skipped)} already on the server; "
+          f"{report.salts_seeded} daily salt(s) given to the server", file=sys.stderr)
+    print(f"consented visitor ids are keyed by {settings.data_dir / 'secret.key'}: every collector writing to "
+          "the server must use that key (docs/deploy/moving-up.md)", file=sys.stderr)
+    return 0 if report.verified else 1
 
 
 def _dsar(args: argparse.Namespace) -> int:
@@ -204,29 +217,41 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="collector", description="Privacy-first analytics event collector")
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP collector")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=_positive, metavar="N",
-                       help="N ingest processes sharing the port (embedded: plus one store owner); see README, "
-                            "Running on every core. Without it: one process.")
+                       help="N ingest processes sharing the port (embedded: plus one store owner; see the "
+                            "manual, Deploy: workers). Without it: one process.")
     serve.set_defaults(func=_serve)
-    sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=_migrate)
+    mig = sub.add_parser("migrate", help="apply pending schema migrations")
+    mig.add_argument("--cluster", metavar="NAME",
+                     help="render the migrations ON CLUSTER NAME (Replicated engines, local + Distributed tables; "
+                          "see docs/deploy/cluster.md) and apply them through CLICKHOUSE_URL")
+    mig.add_argument("--dry-run", action="store_true", help="print the statements instead of applying them")
+    mig.set_defaults(func=_migrate)
     sql = sub.add_parser("sql", help="run one SQL query on the store (a FORMAT clause works); while a server "
                          "holds the embedded store, through its /sql as the admin (COLLECTOR_ADMIN_TOKEN)")
-    sql.add_argument("query")
+    sql.add_argument("query", help="one ClickHouse SQL statement")
     sql.add_argument("--format", choices=("tsv", "json"), default="tsv", help="output when the query has no FORMAT")
-    sql.add_argument("--url", default=os.environ.get("COLLECTOR_URL", sqlclient.DEFAULT_URL),
+    sql.add_argument("--url",
                      help="the running collector to ask when it holds the store (default: $COLLECTOR_URL or "
                           f"{sqlclient.DEFAULT_URL})")
     sql.set_defaults(func=_sql)
+    move = sub.add_parser("move", help="copy the embedded store (COLLECTOR_DATA_DIR) to a ClickHouse server, "
+                          "table by table; resumable; verifies row counts. Stop the collector first.")
+    move.add_argument("--to", required=True, metavar="URL",
+                      help="the server: http(s)://user:password@host:port/analytics[?proxy_path=/path], as a "
+                           "user that may create tables and alter partitions")
+    move.set_defaults(func=_move)
     dsar = sub.add_parser("dsar", help="data-subject export/delete by stored visitor id, or purge a site")
-    dsar.add_argument("action", choices=("export", "delete", "purge"))
-    dsar.add_argument("--site", required=True)
+    dsar.add_argument("action", choices=("export", "delete", "purge"),
+                      help="export or delete one visitor's rows and receipts, or purge every row of a site")
+    dsar.add_argument("--site", required=True, help="the site id")
     dsar.add_argument("--visitor", help="the pseudonymous visitor id as stored (UInt64); not for purge")
     dsar.set_defaults(func=_dsar)
     inv = sub.add_parser("inventory", help="the privacy inventory: every stored field, why, tiers, retention")
-    inv.add_argument("--format", choices=("json", "markdown"), default="json")
-    inv.add_argument("--site")
+    inv.add_argument("--format", choices=("json", "markdown"), default="json", help="output format")
+    inv.add_argument("--site", help="one site's inventory (its retention and tiers); default: every site")
     inv.set_defaults(func=_inventory)
     return p
 

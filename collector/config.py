@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,32 +18,37 @@ class ConfigError(ValueError):
     """The sites config is invalid; the message names the file, site and key."""
 
 
+def key(help: str, default: Any = MISSING) -> Any:
+    """A key of the sites config: its default (none: required) and what it does (the reference page
+    docs/reference/sites-config.md is generated from these)."""
+    return field(metadata={"help": help}) if default is MISSING else field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True, slots=True)
 class SitePolicy:
-    site: str
-    # Hosts (Origin/Referer) allowed to send events for this site; "*.example.com" matches subdomains.
-    domains: tuple[str, ...]
-    # Coarsest location ever stored for this site: city is the finest the collector supports.
-    geo: str = "city"
-    # "strict": no anonymous tier without consent, events without consent are only counted.
-    consent: str = "default"
-    # What the Global Privacy Control and Do Not Track signals do when the visitor has not consented.
-    gpc: str = "anonymous"
-    dnt: str = "anonymous"
-    # Raw events are personal-ish data (pseudonymous ids, paths): privacy-first default of 30 days.
-    retention_days: int = 30
-    # Rollups hold no identifiers, only sketches and counts: kept long for year-over-year reports.
-    rollup_retention_days: int = 3 * 366  # see DEFAULT_ROLLUP_DAYS
-    # Proof of consent must outlive the raw events it covers (accountability, GDPR art. 7(1)).
-    receipt_retention_days: int = 3 * 366
-    # Query parameters kept besides utm_*; everything else is cut from stored URLs.
-    query_params: tuple[str, ...] = ()
-    # Keep the URL fragment (only for sites that route by hash).
-    hash_routing: bool = False
-    # Dashboards hide groups with fewer distinct visitors than this.
-    small_cell_threshold: int = 5
-    # Current version of the site's privacy policy, recorded on consent receipts.
-    policy_version: str = ""
+    site: str  # the table name: [sites."example.com"]
+    domains: tuple[str, ...] = key('Hosts (Origin/Referer) allowed to send events for this site; "*.example.com" '
+                                   "matches subdomains.")
+    geo: str = key("Coarsest location ever stored for this site: city, region, country or none (city is the "
+                   "finest the collector supports).", "city")
+    consent: str = key("`strict`: no anonymous tier without consent, events without consent are only counted; "
+                       "`default`: anonymous tier without consent.", "default")
+    gpc: str = key("What Global Privacy Control does when the visitor has not consented: anonymous or denied.",
+                   "anonymous")
+    dnt: str = key("What Do Not Track does when the visitor has not consented: anonymous, denied or ignore.",
+                   "anonymous")
+    retention_days: int = key("Days raw events are kept (pseudonymous ids, paths): a privacy-first 30 by default.",
+                              30)
+    rollup_retention_days: int = key("Days the rollups are kept (no identifiers, only sketches and counts).",
+                                     3 * 366)  # see DEFAULT_ROLLUP_DAYS
+    receipt_retention_days: int = key("Days consent receipts are kept: proof of consent must outlive the raw "
+                                      "events it covers (GDPR art. 7(1)).", 3 * 366)
+    query_params: tuple[str, ...] = key("Query parameters kept besides utm_*; every other is cut from stored URLs.",
+                                        ())
+    hash_routing: bool = key("Keep the URL fragment (only for sites that route by hash).", False)
+    small_cell_threshold: int = key("Groups with fewer distinct visitors than this are hidden from non-admin "
+                                    "readers.", 5)
+    policy_version: str = key("Current version of the site's privacy policy, recorded on consent receipts.", "")
 
     def allows_host(self, host: str) -> bool:
         host = host.lower()
@@ -54,13 +59,12 @@ class SitePolicy:
 class UserSpec:
     """A reader of the store, ClickHouse users.xml-style: `[users.NAME]` in the sites config."""
 
-    name: str
-    # read: suppressed aggregates only; analyst: also the raw (pseudonymous) events; admin: everything.
-    role: str
-    # SHA-256 of the password, hex (as ClickHouse's password_sha256_hex): the password itself is never stored.
-    password_sha256_hex: str
-    # Site ids this user may read; empty: every site.
-    sites: tuple[str, ...] = ()
+    name: str  # the table name: [users.grafana]
+    role: str = key("read: suppressed aggregates only; analyst: also the raw (pseudonymous) events; admin: "
+                    "everything.")
+    password_sha256_hex: str = key("SHA-256 of the password, hex (as ClickHouse's password_sha256_hex): the "
+                                   "password itself is never stored.")
+    sites: tuple[str, ...] = key("Site ids this user may read; empty: every site.", ())
 
     def may_read(self, site: str) -> bool:
         return not self.sites or site in self.sites

@@ -34,7 +34,7 @@ NEVER = math.inf
 
 @dataclass(frozen=True, slots=True)
 class EdgeLimits:
-    """The limits every connection of this process is held to (from the settings; see README, Deploy)."""
+    """The limits every connection of this process is held to (from the settings; see docs/deploy/index.md)."""
 
     max_header_bytes: int
     max_headers: int
@@ -135,7 +135,7 @@ class Connections:
 
     def hit(self, kind: str) -> None:
         """Count one hit of a limit; warn at most once a minute per kind, with the count since."""
-        self.metrics.inc(HITS, limit=kind)
+        self.metrics.inc("collector_edge_limit_hits_total", limit=kind)  # = HITS
         if kind in QUIET:
             return
         self._unwarned[kind] = self._unwarned.get(kind, 0) + 1

@@ -20,9 +20,26 @@ class Reason(enum.StrEnum):
     DUPLICATE = "duplicate"
 
     @property
+    def meaning(self) -> str:
+        """What the reason means, for /metrics readers and the reference page (docs/reference)."""
+        return REASON_MEANING[self]
+
+    @property
     def rejects_request(self) -> bool:
         """A reason that turns the whole request into an error instead of a counted drop."""
         return self is Reason.ORIGIN_NOT_ALLOWED
+
+
+REASON_MEANING = {
+    Reason.UNKNOWN_SITE: "The event names a site this collector is not configured for.",
+    Reason.ORIGIN_NOT_ALLOWED: "The page's Origin/Referer host is not among the site's domains: the whole request "
+                               "is answered 403.",
+    Reason.BOT: "The user agent is a known bot, crawler or headless browser.",
+    Reason.REFERRER_SPAM: "The referrer host (or a parent domain) is on the referrer-spam list.",
+    Reason.CONSENT_DENIED: "No consent under a strict site, or an opt-out signal the site maps to denied: only a "
+                           "per-site, per-day count is kept.",
+    Reason.DUPLICATE: "An event_id the site already stored within the dedup window: acknowledged, not stored again.",
+}
 
 
 class Tier(enum.StrEnum):

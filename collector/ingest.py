@@ -64,6 +64,12 @@ def request_info(headers: Mapping[str, str], peer: str) -> RequestInfo:
     )
 
 
+def info_of(scope: Mapping[str, Any]) -> RequestInfo:
+    """request_info for an ASGI scope (a Starlette request's `.scope`): its headers and TCP peer."""
+    client = scope.get("client")
+    return request_info(headers_of(scope["headers"]), client[0] if client else "")
+
+
 def cors_allowed(collector: Collector, origin: str, items: list[Any] | None = None) -> bool:
     """CORS for an origin some site allows (preflight, errors before the body is read); once the body
     is read, only when every site the events name allows it."""

@@ -16,7 +16,6 @@ HELP: dict[str, str] = {
     "collector_spool_bytes": "Bytes in the spool not yet inserted (all processes).",
     "collector_request_duration_seconds": "Time from request to response, by route (ingest or other).",
     "collector_insert_duration_seconds": "Time of one insert into the store, by table.",
-    "collector_handoff_duration_seconds": "Time for a worker to hand one block to the store owner, by table.",
     "process_virtual_memory_bytes": "Virtual memory size in bytes.",
     "process_resident_memory_bytes": "Resident memory size in bytes.",
     "process_start_time_seconds": "Start time of the process since unix epoch in seconds.",

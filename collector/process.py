@@ -1,5 +1,5 @@
 """Which part a process plays in `collector serve`: the one process of the default, or one of the
-processes of `serve --workers N` (see workers.py and README, Running on every core)."""
+processes of `serve --workers N` (see workers.py and docs/deploy/workers.md)."""
 
 from __future__ import annotations
 

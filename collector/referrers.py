@@ -4,7 +4,7 @@ are dropped with Reason.REFERRER_SPAM and counted like every other drop.
 The list is a text file in the format of Matomo's community list (matomo-org/referrer-spam-list,
 `spammers.txt`: one host per line, public domain), the list Matomo and Plausible filter with. No package
 registry publishes it, so the operator points COLLECTOR_REFERRER_SPAM_LIST at a copy and refreshes it
-(README, "Bots and spam"); without one nothing is dropped for this reason. Its version (the first 12 hex
+(the manual: Privacy, bots and spam); without one nothing is dropped for this reason. Its version (the first 12 hex
 digits of the file's SHA-256) and size are in /metrics.
 """
 
@@ -13,12 +13,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from .event import Event, Reason
-
-if TYPE_CHECKING:
-    from .pipeline import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +48,3 @@ def referrer_host(referrer: str) -> str:
         return ""
     return authority.split(":", 1)[0].lower().rstrip(".")
 
-
-def referrer_spam(event: Event, ctx: Context) -> Event:
-    """Pipeline step: drop an event whose referrer host is listed (subdomains included)."""
-    spam = ctx.spam
-    if event.referrer and spam.domains and spam.is_spam(referrer_host(event.referrer)):
-        return event.drop(Reason.REFERRER_SPAM)
-    return event

@@ -16,7 +16,8 @@ import re
 from typing import Any
 
 from . import breakdown, receipts
-from .pipeline import Context, _hash64
+from .pipeline import Context
+from .pseudonyms import visitor_id as visitor_id  # the public id function, shared with the pipeline
 from .store import Store
 
 log = logging.getLogger("collector.rights")
@@ -42,11 +43,6 @@ def parse_visitor(raw: Any) -> int:
     if not text.isdigit() or not 0 < int(text) <= _MAX_U64:
         raise RightsError("visitor: must be a stored visitor id, a decimal number between 1 and 2^64-1")
     return int(text)
-
-
-def visitor_id(secret: bytes, site: str, vid: str) -> int:
-    """The full-tier id the pipeline stores for a browser's first-party id (see pipeline.pseudonymise)."""
-    return _hash64(secret, "visitor", site, vid)
 
 
 def _where(visitor: int | None) -> str:

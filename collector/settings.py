@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .limits import parse_rates
 
@@ -30,63 +31,86 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
+def setting(default: Any, env: str, help: str, shown: str | None = None) -> Any:
+    """A field of Settings: its default, the environment variable that sets it, and what it does (the
+    reference page docs/reference/settings.md is generated from these; `shown` replaces a default
+    that should not be printed as is)."""
+    return field(default=default, metadata={"env": env, "help": help, "shown": shown})
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    data_dir: Path = Path("data")
-    clickhouse_url: str | None = None
-    config_path: Path = DEMO_CONFIG
-    admin_token: str | None = None
-    trusted_proxies: tuple[Network, ...] = ()
-    geoip_db: Path | None = None
-    # The writer flushes at whichever comes first: this many rows, or this long after the first row.
-    flush_rows: int = 50_000
-    flush_interval_ms: int = 1_000
-    # Upper bound on rows waiting for the writer; past it the collector answers 503 instead of growing.
-    buffer_max_rows: int = 200_000
-    # Accept client timestamps this far in the past / future; further is a 400.
-    ts_past_window_s: int = 24 * 3600
-    ts_future_window_s: int = 300
-    log_level: str = "INFO"
-    # "spool": a 202 means the rows are fsync'd to the spool on disk; "memory": acknowledged from RAM,
-    # faster, but rows not yet inserted are lost if the process dies (see README, Reliability).
-    durability: str = "spool"
-    # Spool size cap (disk, or RAM in memory mode); past it the collector answers 503, never a false 202.
-    spool_max_bytes: int = 256 * 1024 * 1024
-    # Longest wait between insert retries while the store is down.
-    retry_max_ms: int = 5_000
-    # Per-site rate limit in events per second (0: none) with its burst (0: twice the rate), and
-    # per-site overrides; unknown site ids share one bucket at the default rate.
-    site_rate_per_s: float = 0.0
-    site_burst: int = 0
-    site_rates: tuple[tuple[str, float], ...] = ()
-    # Ingest requests in progress at once before the collector answers 503 (global saturation).
-    max_inflight: int = 1_000
-    # A request body must arrive within this time (slow-trickle clients are cut off).
-    body_read_timeout_ms: int = 10_000
-    # On SIGTERM readiness fails and ingest answers 503 for this long before the listener closes,
-    # so a load balancer stops sending traffic before connections are refused.
-    shutdown_drain_ms: int = 1_000
-    # HTTP edge (README, Deploy). A request's head (request line + headers) is at most this many bytes
-    # (431 past it): 16 KiB, like common servers, is far above what a browser sends.
-    max_header_bytes: int = 16 * 1024
-    # At most this many header lines (431 past it); browsers send about 10-20.
-    max_headers: int = 100
-    # The request target (path and query) is at most this many bytes (414 past it), as nginx and Apache
-    # allow a request line; the beacon's target is /api/event, and the pixel takes its page from Referer.
-    max_url_bytes: int = 8 * 1024
-    # A request must arrive whole, head and body, within this time of its first byte, or the
-    # connection is cut: 64 KiB in 10 s is 6.4 KB/s, slower than any client we can serve anyway.
-    request_deadline_ms: int = 10_000
-    # A connection may wait this long for its first or next request (keep-alive), then it is closed.
-    idle_timeout_ms: int = 5_000
-    # Open connections per process; 0: sized from the open-descriptor limit (RLIMIT_NOFILE less a quarter).
-    max_connections: int = 0
-    # Open connections per client network (/24 IPv4, /56 IPv6) per process, so one client cannot hold
-    # them all; trusted proxies are exempt (they carry many clients; cap each client at the proxy).
-    max_connections_per_network: int = 256
-    # A referrer-spam host list (one host per line, Matomo's format); none: no referrer is dropped as spam.
-    referrer_spam_list: Path | None = None
-
+    data_dir: Path = setting(Path("data"), "COLLECTOR_DATA_DIR",
+                             "Directory of the embedded store (chDB), the spool and the collector's own state.")
+    clickhouse_url: str | None = setting(
+        None, "CLICKHOUSE_URL", "Set: server mode, e.g. `http://user:password@host:8123/analytics`; unset: the "
+        "embedded store in COLLECTOR_DATA_DIR.")
+    clickhouse_ingest_url: str | None = setting(
+        None, "CLICKHOUSE_INGEST_URL", "Server mode: the user the writer inserts as, one that may only INSERT into "
+        "the tables it writes (and read recent event-id keys), e.g. `http://ingest:password@host:8123/analytics`; "
+        "unset: the CLICKHOUSE_URL user, which also migrates, closes visits and answers rights requests.")
+    config_path: Path = setting(DEMO_CONFIG, "COLLECTOR_CONFIG",
+                                "The sites config (TOML: sites, policies, retention, users).",
+                                shown="the packaged demo config")
+    admin_token: str | None = setting(None, "COLLECTOR_ADMIN_TOKEN",
+                                      "Bearer token of the admin API, and the password of `/sql`'s `admin` user.")
+    trusted_proxies: tuple[Network, ...] = setting(
+        (), "COLLECTOR_TRUSTED_PROXIES", "CIDR list of proxies whose X-Forwarded-For / Forwarded headers are "
+        "believed (the right-most untrusted address is the client).")
+    geoip_db: Path | None = setting(None, "COLLECTOR_GEOIP_DB", "A GeoLite2/GeoIP2 City .mmdb file.",
+                                    shown="the GeoLite2-City database packaged by maxminddb-geolite2")
+    flush_rows: int = setting(50_000, "COLLECTOR_FLUSH_ROWS",
+                              "The writer inserts when this many rows wait, or at COLLECTOR_FLUSH_INTERVAL_MS.")
+    flush_interval_ms: int = setting(1_000, "COLLECTOR_FLUSH_INTERVAL_MS",
+                                     "The writer inserts at most this long after the first waiting row.")
+    buffer_max_rows: int = setting(200_000, "COLLECTOR_BUFFER_MAX_ROWS",
+                                   "Rows waiting for the writer before ingest answers 503 instead of growing.")
+    ts_past_window_s: int = setting(24 * 3600, "",
+                                    "Client timestamps up to this far in the past are accepted; older: 400.")
+    ts_future_window_s: int = setting(300, "",
+                                      "Client timestamps up to this far in the future are accepted; later: 400.")
+    log_level: str = setting("INFO", "COLLECTOR_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.")
+    durability: str = setting(
+        "spool", "COLLECTOR_DURABILITY", "`spool`: a 202 means the rows are fsync'd to the spool on disk; "
+        "`memory`: acknowledged from RAM, faster, but rows not yet inserted are lost if the process dies.")
+    spool_max_bytes: int = setting(256 * 1024 * 1024, "COLLECTOR_SPOOL_MAX_BYTES",
+                                   "Spool size cap (disk, or RAM in memory mode); past it ingest answers 503, "
+                                   "never a false 202.")
+    retry_max_ms: int = setting(5_000, "COLLECTOR_RETRY_MAX_MS",
+                                "Longest wait between insert retries while the store is down or busy.")
+    site_rate_per_s: float = setting(0.0, "COLLECTOR_SITE_RATE_PER_S",
+                                     "Per-site rate limit in events per second (0: none); unknown site ids share "
+                                     "one bucket at this rate.")
+    site_burst: int = setting(0, "COLLECTOR_SITE_BURST", "Burst of the per-site rate limit (0: twice the rate).")
+    site_rates: tuple[tuple[str, float], ...] = setting(
+        (), "COLLECTOR_SITE_RATES", "Per-site overrides of the rate limit: `site=events_per_second,...`.")
+    max_inflight: int = setting(1_000, "COLLECTOR_MAX_INFLIGHT",
+                                "Ingest requests in progress at once before ingest answers 503.")
+    body_read_timeout_ms: int = setting(10_000, "COLLECTOR_BODY_READ_TIMEOUT_MS",
+                                        "A request body must arrive within this time (slow-trickle clients are "
+                                        "cut off).")
+    shutdown_drain_ms: int = setting(
+        1_000, "COLLECTOR_SHUTDOWN_DRAIN_MS", "On SIGTERM, readiness fails and ingest answers 503 for this long "
+        "before the listener closes, so a load balancer stops sending first.")
+    max_header_bytes: int = setting(16 * 1024, "COLLECTOR_MAX_HEADER_BYTES",
+                                    "Largest request head (request line and headers); 431 past it.")
+    max_headers: int = setting(100, "COLLECTOR_MAX_HEADERS", "Most header lines in a request; 431 past it.")
+    max_url_bytes: int = setting(8 * 1024, "COLLECTOR_MAX_URL_BYTES",
+                                 "Longest request target (path and query); 414 past it.")
+    request_deadline_ms: int = setting(10_000, "COLLECTOR_REQUEST_DEADLINE_MS",
+                                       "A request must arrive whole, head and body, within this time of its first "
+                                       "byte, or the connection is cut.")
+    idle_timeout_ms: int = setting(5_000, "COLLECTOR_IDLE_TIMEOUT_MS",
+                                   "How long a connection may wait for its first or next request (keep-alive).")
+    max_connections: int = setting(0, "COLLECTOR_MAX_CONNECTIONS",
+                                   "Open connections per process; 0: sized from the open-descriptor limit "
+                                   "(RLIMIT_NOFILE less a quarter).")
+    max_connections_per_network: int = setting(
+        256, "COLLECTOR_MAX_CONNECTIONS_PER_NETWORK", "Open connections per client network (/24 IPv4, /56 IPv6) "
+        "per process; trusted proxies are exempt.")
+    referrer_spam_list: Path | None = setting(
+        None, "COLLECTOR_REFERRER_SPAM_LIST", "A referrer-spam host list (one host per line, Matomo's format); "
+        "unset: no referrer is dropped as spam.")
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
     raw = env.get(name)
@@ -121,6 +145,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         data_dir=Path(env.get("COLLECTOR_DATA_DIR") or "data"),
         clickhouse_url=env.get("CLICKHOUSE_URL") or None,
+        clickhouse_ingest_url=_ingest_url(env),
         config_path=Path(env.get("COLLECTOR_CONFIG") or DEMO_CONFIG),
         admin_token=env.get("COLLECTOR_ADMIN_TOKEN") or None,
         trusted_proxies=parse_networks(env.get("COLLECTOR_TRUSTED_PROXIES", "")),
@@ -147,6 +172,14 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_connections_per_network=_int(env, "COLLECTOR_MAX_CONNECTIONS_PER_NETWORK", 256, 1),
         referrer_spam_list=_existing_file(env, "COLLECTOR_REFERRER_SPAM_LIST"),
     )
+
+
+def _ingest_url(env: Mapping[str, str]) -> str | None:
+    value = env.get("CLICKHOUSE_INGEST_URL") or None
+    if value and not env.get("CLICKHOUSE_URL"):
+        raise SettingsError("CLICKHOUSE_INGEST_URL is set without CLICKHOUSE_URL: it names the writer's user on "
+                            "a server, and the collector reaches that server through CLICKHOUSE_URL")
+    return value
 
 
 def _existing_file(env: Mapping[str, str], name: str) -> Path | None:

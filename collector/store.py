@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from .cluster import everywhere, plan
 from .settings import SCHEMAS_DIR, Settings
 
 log = logging.getLogger("collector.store")
@@ -99,21 +100,34 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, st
     return found
 
 
-def migrate(store: Store, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply the migrations not yet recorded in analytics_meta.migrations; return their names."""
-    store.command("CREATE DATABASE IF NOT EXISTS analytics_meta")
-    store.command(
-        "CREATE TABLE IF NOT EXISTS analytics_meta.migrations (version UInt32, name String, "
-        "applied_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY version "
-        "COMMENT 'Schema migrations applied to this store'"
-    )
+MIGRATIONS_DDL = (
+    "CREATE TABLE IF NOT EXISTS analytics_meta.migrations (version UInt32, name String, "
+    "applied_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY version "
+    "COMMENT 'Schema migrations applied to this store'"
+)
+
+
+def meta_statements(cluster: str | None = None) -> list[str]:
+    """The database and table that record the migrations (on a cluster: one replicated copy on every host)."""
+    on = f" ON CLUSTER '{cluster}'" if cluster else ""
+    return [f"CREATE DATABASE IF NOT EXISTS analytics_meta{on}", everywhere(MIGRATIONS_DDL, cluster)]
+
+
+def migrate(store: Store, directory: Path = MIGRATIONS_DIR, cluster: str | None = None) -> list[str]:
+    """Apply the migrations not yet recorded in analytics_meta.migrations; return their names. Every
+    deployment runs the statements `cluster.plan` renders from the files: the files themselves without a
+    cluster, their ON CLUSTER rendering with one."""
+    for statement in meta_statements(cluster):
+        store.command(statement)
     done = {row[0] for row in store.query("SELECT version FROM analytics_meta.migrations")}
+    files = migration_files(directory)
     applied = []
-    for version, name, sql in migration_files(directory):
+    for (version, name, _), (_, statements) in zip(files, plan(files, cluster), strict=True):
         if version in done:
             continue
         try:
-            store.command(sql)
+            for statement in statements:
+                store.command(statement)
         except ClickHouseError as exc:
             raise RuntimeError(f"migration {name} failed: {exc}") from None
         store.command(f"INSERT INTO analytics_meta.migrations (version, name) VALUES ({version}, '{name}')")

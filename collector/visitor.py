@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import pipeline, rights
+from . import ingest, pipeline, pseudonyms, rights
 from .admin import error_response, json_response
 from .errors import ClientError, Kind
 from .event import Event, RequestInfo
@@ -107,16 +107,14 @@ def _identify(collector: Any, doc: dict[str, Any], info: RequestInfo) -> tuple[s
         raise ClientError(Kind.FORBIDDEN, "origin_not_allowed", "this origin may not act for the site")
     if not isinstance(vid, str) or not VID.match(vid):
         raise ClientError(Kind.INVALID, "invalid_vid", "vid: the browser's first-party id is missing or malformed")
-    return site, rights.visitor_id(collector.ctx.secret, site, vid)
+    return site, pseudonyms.visitor_id(collector.ctx.secret, site, vid)
 
 
 def _handler(limiter: Limiter, act: str) -> Any:
     async def handle(request: Request) -> Response:
-        from .app import request_info  # the app module imports this one
-
         collector = request.app.state.collector
         cors = _cors(collector, request)
-        info = request_info(request)
+        info = ingest.info_of(request.scope)
         try:
             doc = await _body(request)
             site = doc["site"] if isinstance(doc.get("site"), str) else ""

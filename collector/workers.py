@@ -184,9 +184,9 @@ def _child_main(process: Process, listener: socket.socket | None) -> None:
     _stop_with_parent()
     from . import logs
     from .app import create_app
-    from .cli import build_server
     from .handoff import OwnerApp
     from .proxy import WorkerApp
+    from .serving import build_server
     from .settings import from_env
 
     settings = from_env()

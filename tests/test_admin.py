@@ -8,7 +8,7 @@ import pytest
 from conftest import FIREFOX, LONDON_IP, event
 
 from collector.auth import is_admin
-from collector.rights import visitor_id
+from collector.pseudonyms import visitor_id
 
 TOKEN = "admin-token-for-tests-0123456789"
 AUTH = {"authorization": f"Bearer {TOKEN}"}

@@ -28,7 +28,7 @@ from canaries import CANARY_IPS, CANARY_UA, MARKER, ScanError, needles, scan
 from live import Collector, wait_for
 
 from collector.metrics import Metrics
-from collector.rights import visitor_id
+from collector.pseudonyms import visitor_id
 from collector.spool import Spool
 from collector.store import Store
 from collector.writer import Writer, encode

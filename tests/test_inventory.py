@@ -101,13 +101,14 @@ def test_the_inventory_check_can_fail(site_api, store, monkeypatch) -> None:
 
 def test_retention_equals_the_ttl_the_engine_computes_for_the_sites_settings(site_api, store) -> None:
     fill_every_table(site_api)
-    # site_privacy holds a row per configured site: keep only this site's, as every other table does.
+    # site_privacy and cell_keys hold a row per configured site: keep only this site's, as every other table does.
     config = site_api.collector.config
     # The collector publishes every site's row once started (off the start-up path): wait for it, then
     # replace it with this site's alone.
     wait_for(lambda: store.query("SELECT uniqExact(site) FROM analytics.site_privacy")[0][0] == len(config.sites),
              30, "the published thresholds")
     store.command("TRUNCATE TABLE analytics.site_privacy")
+    store.command("TRUNCATE TABLE analytics.cell_keys")
     suppress.publish_thresholds(store, config_mod.Config(sites={SITE: config.sites[SITE]}), site_api.collector.clock())
     inv = inventory.build(store, site_api.collector.config, SITE)
     expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35, "event_ids": 1}

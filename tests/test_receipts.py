@@ -7,7 +7,7 @@ from typing import Any
 
 from conftest import FIREFOX, LONDON_IP, event
 
-from collector.rights import visitor_id
+from collector.pseudonyms import visitor_id
 
 VID, OTHER = "browser-first-party-0001", "browser-first-party-0002"
 PAGE = {"origin": "https://test.example"}

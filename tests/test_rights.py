@@ -16,6 +16,7 @@ from conftest import FIREFOX, LONDON_IP, analytics_tables, event
 from live import wait_for
 
 from collector import rights, visits
+from collector.pseudonyms import visitor_id
 
 A, B = "browser-first-party-000A", "browser-first-party-000B"
 PAGE = {"origin": "https://test.example"}
@@ -32,7 +33,7 @@ def two_visitors(api: Any) -> tuple[int, int]:
     api.send([visit(A), visit(A, "/docs"), grant(A), visit(B), grant(B)], headers=PAGE)
     api.flush()
     secret = api.collector.ctx.secret
-    return rights.visitor_id(secret, "test.example", A), rights.visitor_id(secret, "test.example", B)
+    return visitor_id(secret, "test.example", A), visitor_id(secret, "test.example", B)
 
 def test_export_holds_exactly_the_visitors_rows_and_no_ip_or_user_agent(api, store) -> None:
     a, b = two_visitors(api)

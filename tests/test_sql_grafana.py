@@ -5,6 +5,7 @@ through the door."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -32,8 +33,11 @@ def test_datasource_is_the_sql_door_as_a_dashboard_user() -> None:
 
 
 def test_compose_pins_grafana_and_mounts_the_provisioning() -> None:
+    secrets = {name: "x" for name in ("CLICKHOUSE_ADMIN_PASSWORD", "CLICKHOUSE_INGEST_PASSWORD",
+                                      "CLICKHOUSE_DASHBOARD_PASSWORD", "COLLECTOR_ADMIN_TOKEN",
+                                      "GRAFANA_ADMIN_PASSWORD")}
     result = subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, env={**os.environ, **secrets})
     assert result.returncode == 0, result.stderr
     image = re.search(r"image: grafana/grafana:(\S+)", result.stdout)
     assert image and image.group(1) != "latest"

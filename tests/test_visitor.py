@@ -8,7 +8,7 @@ import pytest
 from conftest import MINNEAPOLIS_IP, event
 
 from collector import visitor
-from collector.rights import visitor_id
+from collector.pseudonyms import visitor_id
 
 VID, OTHER = "browser-first-party-0001", "browser-first-party-0002"
 PAGE = {"origin": "https://test.example"}

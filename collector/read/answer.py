@@ -14,7 +14,7 @@ from typing import Any
 from .. import visits
 from ..config import Config
 from ..store import Store
-from . import builder, csv_export, suppress
+from . import builder, cellkey, csv_export, suppress
 from .builder import Context
 from .query import Condition, Query, conditions
 
@@ -31,8 +31,9 @@ def execute(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, An
 
 def context(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> Context:
     policy = config.sites[q.site]
-    return Context(today, policy.retention_days, visits.closed_through(store, q.site),
-                   suppress.threshold(config, q.site, admin))
+    k = suppress.threshold(config, q.site, admin)
+    return Context(today, policy.retention_days, visits.closed_through(store, q.site), k,
+                   cellkey.key_of(store, q.site) if k > 1 else None)
 
 
 def run(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> dict[str, Any]:

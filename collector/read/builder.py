@@ -4,7 +4,8 @@ The builder picks what to read from the query, never the caller: event metrics f
 has every dimension and filter column, else from the raw events; session metrics from the visit rollups
 for days the sessioniser has closed and from the sessionised raw events (collector/visits.py) for the days
 after. Raw reads are allowed only inside the site's raw retention (`RawExpired` otherwise). The result of
-every query goes through the small-cell fold of collector/read/suppress.py. Request values only ever reach
+every query goes through the small-cell fold of collector/read/suppress.py (which also perturbs a
+reader's counts, collector/read/cellkey.py). Request values only ever reach
 the SQL as `{name:Type}` parameters.
 """
 
@@ -147,6 +148,7 @@ class Context:
     raw_days: int
     closed_through: dt.date | None
     k: int
+    cell_key: Mapping[str, int] | None = None  # the site's noise secret (cellkey.key_of), needed when k > 1
 
 
 def _sql_metrics(q: Query) -> tuple[str, ...]:
@@ -174,6 +176,10 @@ def build(q: Query, ctx: Context) -> Plan:
     """The plan answering `q` (without scroll_depth, see `scroll_plan`)."""
     dims, partials = set(q.dimensions) | set(q.filter_dims), _partials(q)
     params: dict[str, Any] = {"site": q.site, "k": ctx.k}
+    if ctx.k > 1:
+        if ctx.cell_key is None:
+            raise ValueError("a reader's answer needs the site's cell key")  # never noise with a known key
+        params |= ctx.cell_key
     parts: list[tuple[Source, dt.date, dt.date]] = []
     event_rollup = None if q.session else next((s for s in EVENT_ROLLUPS if s.covers(dims, partials)), None)
     # No event rollup holds it and no event dimension asks for events: visits hold the same numbers.
@@ -200,7 +206,7 @@ def build(q: Query, ctx: Context) -> Plan:
     aggs += [f"sum({p}) AS {p}" for p in sorted(partials - {"p_v"})]
     inner = f"SELECT {', '.join(groups + aggs)} FROM ({union}) GROUP BY {', '.join(groups) or 'tuple()'}"
     outer = {m: METRIC_SQL[m].format(merge=merge) for m in metrics}
-    sql = fold_sql(inner, len(q.dimensions), outer, merge, _order(q, metrics))
+    sql = fold_sql(inner, len(q.dimensions), outer, merge, _order(q, metrics), perturb=ctx.k > 1)
     sources = [f"{'raw' if s.raw else 'rollup'}:{s.name} {a.isoformat()}..{b.isoformat()}" for s, a, b in parts]
     return Plan(sql, params, sources, q.dimensions, metrics)
 

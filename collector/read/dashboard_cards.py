@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from ..settings import SCHEMAS_DIR
-from . import answer, query, stats, suppress
+from . import answer, cellkey, query, stats, suppress
 from .users import User
 
 DASHBOARDS = SCHEMAS_DIR / "dashboards"
@@ -66,8 +66,13 @@ def card(collector: Any, user: User, name: str, site: str, raw_range: str, sub: 
             meta["note"] = "web vitals carry no visitor count to check the small-cell threshold against"
     elif name == "tiers":
         metrics = ["visitors", "visitor_share", "events"]
-        results = [([r["tier"]], [r["visitors"], r["visitor_share"], r["events"]]) for r in rows]
-        if any(r["visitors"] < k for r in rows):
+        visitors = cellkey.perturb(collector.store, site, k, [r["visitors"] for r in rows])
+        events = cellkey.perturb(collector.store, site, k, [r["events"] for r in rows])
+        everyone = sum(visitors) or 1
+        shares = [r["visitor_share"] if k <= 1 else round(100 * v / everyone, 2)
+                  for r, v in zip(rows, visitors, strict=True)]
+        results = [([r["tier"]], [v, s, e]) for r, v, s, e in zip(rows, visitors, shares, events, strict=True)]
+        if not all(cellkey.released(r["visitors"], v, k) for r, v in zip(rows, visitors, strict=True)):
             meta["suppressed_rows"], results = len(results), []
     else:
         metrics = ["events"]

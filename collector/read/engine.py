@@ -20,8 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import chdb
-
 from .errors import SqlError, from_engine
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -66,6 +64,8 @@ class _Handle:
     __slots__ = ("conn", "database")
 
     def __init__(self, path: str) -> None:
+        import chdb  # here, not at import: a server-mode process never loads the engine (see bench/rss_modes.py)
+
         self.conn = chdb.connect(path)
         self.database = ""
 

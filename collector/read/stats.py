@@ -3,7 +3,8 @@
 day of data) and `GET /api/stats/heatmap` (click cells of one page).
 
 Any user of the sites config (HTTP basic) or the admin token (bearer) may read; a user limited to some
-sites sees only those. Non-admin answers are small-cell suppressed (collector/read/suppress.py).
+sites sees only those. Non-admin answers are small-cell suppressed (collector/read/suppress.py) and their
+counts perturbed (collector/read/cellkey.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from starlette.routing import Route
 
 from ..admin import error_response, json_response
 from ..errors import ClientError, Kind
-from . import answer, heatmap, query, suppress, users
+from . import answer, cellkey, heatmap, query, suppress, users
 from .builder import RawExpired
 
 log = logging.getLogger("collector.stats")
@@ -121,7 +122,9 @@ async def realtime(request: Request) -> Response:
         rows = answer.execute(collector.store, "SELECT uniqExact(visitor_id) AS n FROM analytics.events WHERE site = "
                               "{site:String} AND ts >= toDateTime({since:UInt32})", {"site": site, "since": since})
         n = int(rows[0]["n"])
-        return {"visitors": n if n >= k else None, "meta": {"small_cell_threshold": k, "suppressed": n < k,
+        shown = cellkey.perturb(collector.store, site, k, [n])[0]
+        ok = cellkey.released(n, shown, k)
+        return {"visitors": shown if ok else None, "meta": {"small_cell_threshold": k, "suppressed": not ok,
                                                              "window_s": REALTIME_S}}
 
     return await _guarded(request, work)

@@ -11,8 +11,13 @@ views in schemas/clickhouse/046-049, which spell out the same SQL):
    (every row was small, or the folded rows share visitors) is dropped, its rows counted as suppressed.
    A result with no dimension is one row: under k, its metrics are withheld.
 
-k is the site's `small_cell_threshold`; the admin reads with k = 0 (nothing folds). Ties are broken by the
-dimension values, so the same data always folds the same rows.
+Suppression alone cannot stop differencing (a total minus a negated filter is the hidden row), so for a
+reader with k > 1 every released count also carries the consistent cell-key noise of
+collector/read/cellkey.py, applied here, where the rows are released: a row is shown only when its exact and
+its perturbed visitors both reach k (`cellkey.released`), and its counts are the perturbed ones.
+
+k is the site's `small_cell_threshold`; the admin reads with k = 0 (nothing folds, nothing is perturbed).
+Ties are broken by the dimension values, so the same data always folds the same rows.
 """
 
 from __future__ import annotations
@@ -22,25 +27,34 @@ from typing import Any
 
 from ..config import Config
 from ..store import Store
+from . import cellkey
 
 OTHER = "(other)"
 
 
-def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, order: Sequence[str]) -> str:
+def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, order: Sequence[str],
+             perturb: bool = False, k: str = "{k:UInt64}", key: str = cellkey.PARAM_KEY) -> str:
     """Wrap `inner` (columns g0..gN-1, a visitors sketch state `p_v` and partial sums) in the fold.
 
     Output columns: d0..dN-1 (strings, `(other)` for folded rows), the `metrics` (name -> SQL over the
-    partials), `is_other` (1 on the folded row), `folded` (how many rows it holds), `total_rows` and
-    `suppressed_rows` (over the whole result, before LIMIT). Parameters: {k:UInt64}, {limit:UInt64},
-    {offset:UInt64}. `order` lists ORDER BY terms over d* and metric names."""
+    partials; those named in cellkey.COUNTS perturbed when `perturb`), `is_other` (1 on the folded row),
+    `folded` (how many rows it holds), `total_rows` and `suppressed_rows` (over the whole result, before
+    LIMIT), `exact_visitors`. Parameters: {site:String}, {k:UInt64} (or the SQL `k`), {limit:UInt64},
+    {offset:UInt64}, and when perturbing the cell key's {ck0:UInt64} and {ck1:UInt64} (`cellkey.key_of`;
+    or the SQL `key`). `order` lists ORDER BY terms over d* and metric names."""
+    def released(count: str) -> str:
+        return cellkey.noisy_sql(count, k, key) if perturb else count
+
     groups = [f"g{i}" for i in range(ndims)]
     tiebreak = "".join(f", {g} ASC" for g in groups)
     ranked = (f"SELECT *, finalizeAggregation(p_v) AS vis, sum(finalizeAggregation(p_v)) OVER (ORDER BY "
               f"finalizeAggregation(p_v) ASC{tiebreak} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum "
               f"FROM ({inner})")
-    flagged = f"SELECT *, vis < {{k:UInt64}} OR (cum > 0 AND cum < {{k:UInt64}}) AS fold FROM ({ranked})"
+    small = f"vis < {k}" + (f" OR {released('vis')} < {k}" if perturb else "")
+    flagged = f"SELECT *, {small} OR (cum > 0 AND cum < {k}) AS fold FROM ({ranked})"
     dims = [f"if(fold, '{OTHER}', {g}) AS d{i}" for i, g in enumerate(groups)]
-    cols = dims + [f"{sql} AS {name}" for name, sql in metrics.items()]
+    cols = dims + [f"{released(sql) if name in cellkey.COUNTS else sql} AS {name}"
+                   for name, sql in metrics.items()]
     cols += ["max(fold) AS is_other", "count() AS folded", "count() OVER () AS total_rows",
              "sum(if(max(fold), count(), 0)) OVER () AS suppressed_rows",
              f"{merge}(p_v) AS exact_visitors"]
@@ -50,11 +64,13 @@ def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, ord
 
 
 def visible(rows: list[dict[str, Any]], k: int, ndims: int) -> tuple[list[dict[str, Any]], int]:
-    """Rule 3 on the rows of `fold_sql` (dicts by column name): (rows to show, rows dropped).
-    A dimensionless result under k keeps its row with metrics set to None."""
+    """Rule 3 on the rows of `fold_sql` (dicts by column name): (rows to show, rows dropped). A row is
+    shown when its exact and its released visitors reach k (`(other)`, and a result with no dimension;
+    the others were folded in SQL by the same rule). A dimensionless result under k keeps its row with
+    metrics set to None."""
     out, dropped = [], 0
     for row in rows:
-        if row["is_other"] and row["exact_visitors"] < k:
+        if (row["is_other"] or ndims == 0) and not cellkey.released(row["exact_visitors"], row["visitors"], k):
             if ndims == 0:
                 out.append({**row, "suppressed": True})
             dropped += 0 if ndims == 0 else 1
@@ -69,7 +85,9 @@ def threshold(config: Config, site: str, admin: bool) -> int:
 
 
 def publish_thresholds(store: Store, config: Config, now: float) -> None:
-    """Write each site's k to analytics.site_privacy, where the read role's views find it."""
+    """Write each site's k to analytics.site_privacy, where the read role's views find it (and give each
+    site its cell key, should the start-up not have)."""
+    cellkey.ensure_keys(store, config, now)
     rows = [(site, p.small_cell_threshold, int(now), p.rollup_retention_days) for site, p in config.sites.items()]
     if rows:
         with store.lock:
