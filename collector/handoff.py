@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from . import receipts, refusals
+from . import crashpoints, receipts, refusals
 from .errors import ClientError, Kind
 from .metrics import Metrics
 from .spool import Spool
@@ -150,6 +150,7 @@ def internal_routes(collector: Collector) -> Router:
             await asyncio.to_thread(store_block, collector.store, table, data, token)
         except Exception as exc:  # tell the worker whose fault it is: its spool keeps or sets the block aside
             return refusal(table, exc)
+        crashpoints.reached("owner-inserted")
         return Response(b"stored")
 
     async def query(request: Request) -> Response:

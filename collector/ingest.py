@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from . import pipeline, receipts
+from . import crashpoints, pipeline, receipts
 from . import request as edge
 from .errors import ClientError, Kind
 from .event import RequestInfo
@@ -132,6 +132,7 @@ async def accept_durably(collector: Collector, items: list[Any], info: RequestIn
     try:
         result, durable = accept(collector, items, info, loop or asyncio.get_running_loop())
         await durable
+        crashpoints.reached("ack")
     except SpoolFull:
         raise ClientError(Kind.UNAVAILABLE, "overloaded", "try again later", RETRY_AFTER_S) from None
     finally:

@@ -108,7 +108,9 @@ class Metrics:
         """Write this process's snapshot for the other processes' scrapes (atomically)."""
         assert self._shared is not None
         path = self._shared / f"{self._process}.json"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        # One temporary file per thread: a scrape publishes while the publisher thread may be doing the same,
+        # and a shared name let one thread's rename find the file already gone (a 500 on /metrics).
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(orjson.dumps(self.snapshot()))
         os.replace(tmp, path)
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from . import breakdown, duplicates, receipts, refusals
+from . import breakdown, crashpoints, duplicates, receipts, refusals
 from .event import Reason
 from .metrics import Metrics
 from .row import COLUMNS
@@ -202,6 +202,7 @@ class Writer:
             if outcome == "stopped":
                 return
             if outcome == "stored":
+                crashpoints.reached("handed-over")
                 self._spool.remove(segment)
                 if segment.path is not None:
                     _sidecar(segment.path).unlink(missing_ok=True)

@@ -266,18 +266,26 @@ def test_one_network_is_capped_and_trusted_proxies_are_exempt(make_api: Callable
     assert hits(api, "network_connections") == 1
 
 
-def _slow_connection_budget() -> int:
+@pytest.fixture
+def descriptors() -> Iterator[int]:
     """Slow connections the test can open: the client ends and the server ends share this process's
-    descriptors."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return min(3_000, (soft - 512) // 2)
+    descriptors. The common soft limit (1,024) is raised to the hard one for the test, as .ci/run does."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * 3_000 + 512
+    raised = min(wanted, hard) if hard != resource.RLIM_INFINITY else wanted
+    if raised > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+    try:
+        yield min(3_000, (max(soft, raised) - 512) // 2)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_thousands_of_slow_connections_from_one_client_do_not_stop_a_well_behaved_one(
-        make_api: Callable[..., Api]) -> None:
-    n = _slow_connection_budget()
+        make_api: Callable[..., Api], descriptors: int) -> None:
+    n = descriptors
     if n < 1_000:
-        pytest.skip(f"the open-file limit allows only {n} slow connections; raise ulimit -n")
+        pytest.skip(f"the hard open-file limit allows only {n} slow connections; raise ulimit -Hn")
     api = make_api(request_deadline_ms=2_000, max_connections_per_network=256)
     slow: list[socket.socket] = []
     good_statuses: list[int] = []
@@ -299,6 +307,8 @@ def test_thousands_of_slow_connections_from_one_client_do_not_stop_a_well_behave
     assert good_statuses == [202] * len(good_statuses) and len(good_statuses) == (n + 99) // 100
     assert not open_, f"{len(open_)} slow connections still open"
     held = hits(api, "request_deadline")
-    assert held == 256
+    # The first 256 fill the network's cap and are cut by the deadline; when opening the rest takes longer
+    # than the 2 s deadline (a busy machine), freed slots let more in, to be cut the same way.
+    assert held >= 256
     assert hits(api, "network_connections") == n - held
     assert api.count() == len(good_statuses)

@@ -3,6 +3,7 @@ processes' values summed through their snapshots."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -73,3 +74,25 @@ def test_a_restarted_process_resumes_its_counters(tmp_path: Path) -> None:
     after.inc("collector_events_accepted_total", 1)
     assert _samples(after.render())[("collector_events_accepted_total", ())] == 6
     after.close()
+
+
+def test_a_scrape_and_the_publisher_thread_publish_at_once_without_error(tmp_path: Path) -> None:
+    """Both write this process's snapshot; with one temporary name for both, a rename found it gone."""
+    metrics = Metrics(tmp_path, "owner")
+    errors: list[BaseException] = []
+
+    def publish() -> None:
+        for _ in range(300):
+            try:
+                metrics.publish()
+            except BaseException as exc:  # noqa: BLE001 - any error is the failure this test looks for
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=publish) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert [p.name for p in tmp_path.iterdir()] == ["owner.json"]

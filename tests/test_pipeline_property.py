@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 import string
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from canaries import ip_forms
-from conftest import FIREFOX, IPHONE, Api
+from conftest import FIREFOX, IPHONE, LONDON_IP, Api
 from contract import valid_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from collector import pipeline
 from collector import request as edge
 from collector.errors import ClientError
 from collector.event import RequestInfo
+from collector.row import COLUMNS
 from collector.writer import encode
 
 SITES = st.sampled_from(["test.example", "country.example", "strict.example", "signals.example", "nobody.example"])
@@ -117,6 +119,43 @@ def test_no_form_of_the_address_or_user_agent_leaves_the_pipeline(api: Api) -> N
 
     check()
     assert outcomes["stored"] >= CASES // 3 and outcomes["dropped"] > 0, outcomes
+
+
+PROXIES = st.integers(0x0A000002, 0x0AFFFFFE).map(lambda n: str(ipaddress.IPv4Address(n)))  # 10.0.0.0/8
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_used_and_never_kept(make_api: Callable[..., Api]) -> None:
+    """The X-Forwarded-For path: the peer is a trusted proxy, the chain may hold more trusted hops after the
+    client and whatever the client itself wrote before it; the client's address — the one geolocated and
+    hashed — leaves no trace either."""
+    api = make_api(trusted_proxies=(ipaddress.ip_network("10.0.0.0/8"),))
+    ctx, validate, now_ms = api.collector.ctx, api.collector.validate, int(api.collector.clock() * 1000)
+    stored = []
+
+    @settings(max_examples=CASES // 5, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(valid_events(SITES), ADDRESSES, st.lists(PROXIES, max_size=2), AGENTS, st.lists(ADDRESSES, max_size=1))
+    def check(item: dict[str, Any], client: str, hops: list[str], ua: str, spoofed: list[str]) -> None:
+        item.pop("ts", None)
+        request = RequestInfo(peer="10.0.0.1", forwarded_for=(*spoofed, client, *hops), user_agent=ua, gpc=False,
+                              dnt=False)
+        try:
+            events = edge.build([item], validate, request, now_ms, (86_400_000, 300_000))
+        except ClientError:
+            return
+        assert pipeline.client_ip(events[0], ctx).ip == client  # the right-most untrusted hop
+        rows, dropped = pipeline.run(events, ctx)
+        stored.append(bool(rows))
+        spooled = encode(rows, dropped.items(), "2026-01-01", lambda site: 30)[0]
+        assert leaks(item, client, ua, rows, spooled) == [], (item, client, ua)
+
+    check()
+    assert sum(stored) >= CASES // 20, stored
+    # The forwarded address is the one geolocated: a London client behind two proxies is stored as GB.
+    item = {"site": "test.example", "type": "pageview", "url": "https://test.example/", "consent": {}}
+    request = RequestInfo(peer="10.0.0.1", forwarded_for=(LONDON_IP, "10.0.0.2"), user_agent=FIREFOX, gpc=False,
+                          dnt=False)
+    rows, _ = pipeline.run(edge.build([item], validate, request, now_ms, (86_400_000, 300_000)), ctx)
+    assert rows[0][1][COLUMNS.index("country")] == "GB"
 
 
 @pytest.mark.parametrize(("leak", "found"), [

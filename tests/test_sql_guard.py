@@ -9,7 +9,7 @@ import pytest
 from conftest import Api, event
 from sql_fixtures import ok_text, sql, sql_api  # noqa: F401
 
-from collector.read import catalog
+from collector.read import catalog, guard, policy
 
 ROLES = ("reader", "analyst")
 
@@ -68,8 +68,11 @@ ANALYST_ONLY = {"raw_events": "SELECT count() FROM analytics.events",
 
 
 def _refused(api: Api, user: str, query: str, **params: str) -> None:
+    """The guard itself refused, before the engine: the engine's `readonly = 1` backstop answers 403 too, so
+    the status alone would also pass with the guard switched off (see the mutation tests below)."""
     response = sql(api, user, query, **params)
-    assert response.status_code in (400, 403), (user, query, response.status_code, response.text)
+    assert response.headers.get("x-collector-guard") == "refused", (user, query, response.status_code, response.text)
+    assert response.status_code in (400, 403, 404), (user, query, response.status_code, response.text)
     assert response.text.startswith("Code: "), response.text
     assert response.headers["x-clickhouse-exception-code"] == response.text.split(".")[0].removeprefix("Code: ")
 
@@ -127,7 +130,8 @@ def test_metadata_lists_only_the_users_objects(sql_api: Api) -> None:  # noqa: F
     assert set(ok_text(sql_api, "reader", "SELECT DISTINCT table FROM system.columns").split()) <= set(views)
     tables = ok_text(sql_api, "analyst", "SELECT name FROM system.tables").split()
     assert "events" in tables and "pages_daily" in tables
-    assert all(t for t in tables if not t.endswith("_mv"))  # no materialized views, no bookkeeping tables
+    assert [t for t in tables if t.endswith("_mv")] == []  # no materialized views
+    assert not {"event_ids", "consent_receipts", "site_privacy", "migrations"} & set(tables)  # no bookkeeping
     assert ok_text(sql_api, "analyst", "SELECT DISTINCT database FROM system.columns") == "analytics\n"
 
 
@@ -171,3 +175,72 @@ def test_read_role_calls_the_dashboard_views_for_its_sites_only(sql_api: Api) ->
     assert ok_text(sql_api, "siteonly", call.format(site="test.example")).strip().isdigit()
     _refused(sql_api, "siteonly", call.format(site="country.example"))
     _refused(sql_api, "siteonly", "SELECT count() FROM analytics.read_pages(from = '2000-01-01', to = '2100-01-01')")
+
+
+def test_a_site_restricted_user_cannot_read_table_sizes(sql_api: Api) -> None:  # noqa: F811
+    """`total_rows` counts every site's rows: a user of one site would learn the others' volume."""
+    sql_api.send(event(site="country.example", url="https://country.example/"))
+    sql_api.flush()
+    for column in ("total_rows", "total_bytes", "lifetime_rows"):
+        _refused(sql_api, "siteonly", f"SELECT name, {column} FROM system.tables")
+        _refused(sql_api, "siteonly", f"SELECT name FROM system.tables WHERE {column} > 0")
+    _refused(sql_api, "siteonly", "SELECT table, data_compressed_bytes FROM system.columns")
+    assert "events" in ok_text(sql_api, "siteonly", "SELECT name FROM system.tables").split()
+    assert ok_text(sql_api, "analyst", "SELECT total_rows FROM system.tables WHERE name = 'events'") == "1\n"
+
+
+# Mutation tests: each switches one part of the guard off and shows the tests above would turn red, while the
+# engine's `readonly = 1` backstop still stops every write. Refused before the walk, by the engine's one-statement
+# parse (`guard.canonical`): the multi-statement texts.
+BEFORE_THE_WALK = {"multi_statement", "multi_statement_select"}
+WRITES = {"insert", "insert_select", "delete", "alter_delete", "truncate", "optimize", "create_table", "drop_table",
+          "detach", "rename", "create_function", "create_dictionary", "set", "system_command"}
+# Not a write the backstop stops: `readonly = 1` lets KILL QUERY through (the engine listed and killed the writer's
+# INSERT when the guard was off), so the guard alone refuses it.
+
+
+def test_without_the_tree_walk_the_guard_tests_turn_red_and_readonly_still_stands(
+        sql_api: Api, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # noqa: F811
+    # the tree neither read strictly nor walked
+    monkeypatch.setattr(guard.ast, "parse", lambda explained: guard.ast.Node("SelectWithUnionQuery"))
+    monkeypatch.setattr(guard._Walk, "statement", lambda self, root: None)
+    sql_api.send(event())
+    passed = [op for op in sorted(set(FORBIDDEN) - BEFORE_THE_WALK)
+              if _holds(sql_api, "reader", FORBIDDEN[op].format(outfile=tmp_path / "out.tsv"))]
+    assert passed == []  # every one of these guard tests would fail
+    for op in sorted(WRITES):  # ... and the backstop still stands: the engine refuses every write itself
+        response = sql(sql_api, "analyst", FORBIDDEN[op])
+        assert response.status_code != 200 and "x-collector-guard" not in response.headers, (op, response.text)
+    assert sql_api.count() == 1
+    assert ok_text(sql_api, "admin", "EXISTS TABLE analytics.evil") == "0\n"
+    for operation in sorted(ANALYST_ONLY):
+        assert not _holds(sql_api, "reader", ANALYST_ONLY[operation])
+
+
+def test_without_the_settings_check_the_parameter_tests_turn_red(
+        sql_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setattr(policy, "refused_settings", lambda asked: [])
+    assert not _holds(sql_api, "analyst", "SELECT 1", max_execution_time="100000")
+    assert not _holds(sql_api, "analyst", "SELECT 1", readonly="0")
+
+
+def test_without_the_guards_parse_the_multi_statement_tests_turn_red(
+        sql_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The one-statement parse (`canonical`, then `EXPLAIN AST`) switched off with everything else: only the settings
+    clause is appended. Only the harmless text is replayed: with the parse off, the engine runs every statement of
+    the text and the appended `readonly = 1` covers the last one only ("SELECT 1; DROP TABLE analytics.events"
+    dropped the table), so this parse is the only defence there."""
+    def unchecked(run, sql, params, user, functions, site_tables, settings, default_format):  # type: ignore[no-untyped-def]
+        return guard.Checked(sql + " FORMAT " + default_format + policy.settings_clause(user, site_tables, settings),
+                             None)
+    monkeypatch.setattr(guard, "check", unchecked)
+    assert not _holds(sql_api, "reader", FORBIDDEN["multi_statement_select"])
+
+
+def _holds(api: Api, user: str, query: str, **params: str) -> bool:
+    """Whether `_refused` passes for this query."""
+    try:
+        _refused(api, user, query, **params)
+    except AssertionError:
+        return False
+    return True

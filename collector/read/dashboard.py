@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -97,10 +98,18 @@ class Pages:
             return _html(_fill(self.templates["login.html"], error="Log in from this page.", user=""), 403)
         form = await _form(request)
         name, password = form.get("user", ""), form.get("password", "")
+        throttle, client = self.gate.throttle, self.gate.client_network(request)
+        wait_s = throttle.retry_after(name, client)
+        if wait_s:  # checked before the password: the right one is refused too while guessing is throttled
+            error = f"Too many failed logins; try again in {math.ceil(wait_s / 60)} minute(s)."
+            return _html(_fill(self.templates["login.html"], error=error, user=name[:64]), 429,
+                         headers={"Retry-After": str(wait_s)})
         user = self.gate.login(name, password) if name and password else None
         if user is None:
+            throttle.failed(name, client)
             error = "Wrong user name or password."
             return _html(_fill(self.templates["login.html"], error=error, user=name[:64]), 401)
+        throttle.succeeded(name)
         cookie, _ = self.gate.sessions.issue(user)
         return RedirectResponse("/dashboard", status_code=303,
                                 headers={"Set-Cookie": self.gate.cookie(request, cookie, TTL_S)})

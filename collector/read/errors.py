@@ -28,6 +28,8 @@ _FORBIDDEN = {164, 192, 193, 497, 516}
 _STATUS = {194: 401, 159: 408, 393: 413, 48: 501, 202: 503} | {c: 400 for c in _BAD_REQUEST} \
     | {c: 404 for c in _NOT_FOUND} | {c: 403 for c in _FORBIDDEN}
 
+# On every refusal of the door's guard, never on the engine's own errors (its `readonly = 1` backstop included).
+GUARD_HEADER = ("X-Collector-Guard", "refused")
 _ENGINE_MESSAGE = re.compile(r"Code: (\d+)\. (?:DB::Exception: )?(.*)", re.S)
 _TRAILING_NAME = re.compile(r"\s*\(([A-Z_]+)\)\s*(?:\(version [^)]*\))?\.?\s*$")
 _NESTED = re.compile(r"^Code: \d+\. DB::Exception: ")
@@ -40,10 +42,17 @@ class SqlError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.by_guard = False  # set when the door refused the statement before the engine ran it
 
     @property
     def name(self) -> str:
         return NAMES.get(self.code, "UNKNOWN_EXCEPTION")
+
+
+def refused_by_guard(exc: SqlError) -> SqlError:
+    """Mark `exc` as the door's own refusal: the statement never reached the engine."""
+    exc.by_guard = True
+    return exc
 
 
 def denied(what: str) -> SqlError:
@@ -71,6 +80,8 @@ def respond(exc: SqlError) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body for an error, as ClickHouse's HTTP handler writes them."""
     body = f"Code: {exc.code}. DB::Exception: {exc.message.rstrip('. ')}. ({exc.name})\n".encode("utf-8", "replace")
     headers = {"X-ClickHouse-Exception-Code": str(exc.code), "Content-Type": "text/plain; charset=UTF-8"}
+    if exc.by_guard:
+        headers[GUARD_HEADER[0]] = GUARD_HEADER[1]
     if exc.code == 194:
         headers["WWW-Authenticate"] = 'Basic realm="collector", charset="UTF-8"'
     return status_of(exc.code), headers, body

@@ -10,9 +10,11 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ..config import ADMIN_USER
 from ..errors import ClientError, Kind
-from .demo import DEMO_SITE, DemoLogin, is_demo
+from .demo import DEMO_SITE, DEMO_USER, DemoLogin, is_demo
 from .session import COOKIE, Session, Sessions, cookie_header
+from .throttle import LoginThrottle, client_address, https_by_proxy, network
 from .users import User, authenticate
 
 CSRF_HEADER = "x-csrf-token"
@@ -24,6 +26,15 @@ class Gate:
         self.sessions = Sessions(collector.clock)
         self.demo = DemoLogin(collector.settings)
         self.demo_site = DEMO_SITE if is_demo(collector.settings) else None
+        self.throttle = LoginThrottle(collector.clock, self._exists)
+
+    def _exists(self, name: str) -> bool:
+        return name in (ADMIN_USER, DEMO_USER) or name in self.collector.config.users
+
+    def client_network(self, request: Request) -> str:
+        """The client's network, through trusted proxies as the pipeline finds the client's address."""
+        peer = request.client.host if request.client else ""
+        return network(client_address(peer, request.headers.items(), self.collector.ctx.is_trusted))
 
     def login(self, name: str, password: str) -> User | None:
         """The user a credential belongs to: a configured user, the admin (COLLECTOR_ADMIN_TOKEN) or, in
@@ -50,7 +61,11 @@ class Gate:
         return site in self.collector.config.sites and session.may_read(site)
 
     def cookie(self, request: Request, value: str, max_age: int) -> str:
-        return cookie_header(value, secure=request.url.scheme == "https", max_age=max_age)
+        """Secure over TLS, or when a trusted proxy says the client used https (TLS ends at the proxy)."""
+        peer = request.client.host if request.client else ""
+        secure = request.url.scheme == "https" or https_by_proxy(peer, request.headers.items(),
+                                                                 self.collector.ctx.is_trusted)
+        return cookie_header(value, secure=secure, max_age=max_age)
 
 
 def same_origin(request: Request) -> bool:

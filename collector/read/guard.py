@@ -184,9 +184,10 @@ class _Walk:
             raise denied("IN with a table name is not allowed; use IN (SELECT ...)")
 
     def _metadata_columns(self, nodes: list[Node]) -> None:
-        """System tables hold host details (paths, storage): name their columns, never `*`."""
+        """System tables hold host details (paths, storage) and every site's sizes: name their columns, never `*`."""
         for node in nodes:
             if node.kind in _MATCHERS:
                 raise denied("name the columns of system tables (no * or COLUMNS)")
-            if node.kind == "Identifier" and node.text.rsplit(".", 1)[-1] in policy.HOST_COLUMNS:
+            column = node.text.rsplit(".", 1)[-1] if node.kind == "Identifier" else ""
+            if column in policy.HOST_COLUMNS or (self.user.sites and column in policy.SIZE_COLUMNS):
                 raise denied(f"column {node.text[:64]} of system tables is not allowed")

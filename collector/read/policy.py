@@ -21,6 +21,10 @@ METADATA = frozenset({"system.one", "system.databases", "system.tables", "system
                       "system.settings", "system.data_type_families", "system.time_zones"})
 # Columns of the metadata tables that describe the host rather than the data (paths, storage policies).
 HOST_COLUMNS = frozenset({"data_path", "data_paths", "metadata_path", "storage_policy"})
+# Columns that count every site's rows: a user restricted to some sites must not learn the others' volume.
+SIZE_COLUMNS = frozenset({"total_rows", "total_bytes", "total_bytes_uncompressed", "lifetime_rows", "lifetime_bytes",
+                          "parts", "active_parts", "total_marks", "data_compressed_bytes",
+                          "data_uncompressed_bytes", "marks_bytes"})
 
 SAFE_CATEGORIES = frozenset({
     "Aggregate Functions", "Arithmetic", "Arrays", "Bit", "Bitmap", "Comparison", "Conditional", "Dates and Times",

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from . import compression, guard, native, policy
 from .engine import Engine, Result, SqlEngine
-from .errors import SqlError, respond
+from .errors import SqlError, refused_by_guard, respond
 from .inserts import run_admin, split_insert
 from .server import ServerEngine
 from .users import User, authenticate, credentials
@@ -143,15 +143,23 @@ def _run(door: Door, user: User, sql: str, data: bytes | None, bound: dict[str, 
         match = _TRAILING_FORMAT.search(sql) if data is None else None  # the header names the output format
         return run_admin(door.engine, sql, data, bound, settings, database, default_format), \
             match.group(1) if match else default_format
+    try:
+        checked = _guarded(door, user, sql, bound, settings, database, default_format)
+    except SqlError as exc:
+        raise refused_by_guard(exc) from None
+    fmt = checked.format or default_format
+    return door.engine.run(checked.sql, fmt, bound, database, admin=False), fmt
+
+
+def _guarded(door: Door, user: User, sql: str, bound: dict[str, str], settings: dict[str, str], database: str,
+             default_format: str) -> guard.Checked:
+    """The guard's verdict on a non-admin statement; every SqlError here is a refusal before the engine ran it."""
     if database != policy.DATABASE:
         raise SqlError(497, f"Not enough privileges: only the {policy.DATABASE} database is readable")
     if default_format not in policy.FORMATS:
         raise SqlError(73, f"Unknown or disallowed format {default_format[:64]}")
-    checked = guard.check(lambda q, p: door.engine.run(q, "TSVRaw", p, database, admin=False).body.decode(),
-                          sql, bound, user, door.functions, door.site_tables,
-                          settings, default_format)
-    fmt = checked.format or default_format
-    return door.engine.run(checked.sql, fmt, bound, database, admin=False), fmt
+    return guard.check(lambda q, p: door.engine.run(q, "TSVRaw", p, database, admin=False).body.decode(),
+                       sql, bound, user, door.functions, door.site_tables, settings, default_format)
 
 
 async def endpoint(request: Request) -> Response:

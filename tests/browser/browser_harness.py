@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 PAGES = HERE / "pages"
 ROOT = HERE.parent.parent
 DRIVER = HERE / "drive.mjs"
-DRIVER_TIMEOUT_S = 120
+DRIVER_TIMEOUT_S = 600  # a bound for a stuck driver; each wait inside it has its own 60 s deadline
 RECORDED_PATH = "/__recorded"
 
 BROWSER_SITES = {
