@@ -133,7 +133,7 @@ def delete_visitor(store: Store, site: str, visitor: int, keep_receipt: str | No
                           params) for table in VISITOR_TABLES]
         # The open days' visits derived from those rows (collector/visits_open.py), with the same proof; apart
         # from `deleted`, which counts the visitor's own rows (how many derived rows exist depends on timing).
-        derived = [_delete(store, "visits_open", _where(visitor), params)]
+        derived = [_delete(client, "visits_open", _where(visitor), params)]
     summary = _summary(site, tables)
     return summary | {"visitor_id": str(visitor), "derived": derived,
                       "verified": summary["verified"] and all(t["verified"] for t in derived)}

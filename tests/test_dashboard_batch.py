@@ -44,7 +44,9 @@ def test_each_item_answers_what_its_own_route_answers(make_api: Callable[..., Ap
     api.client.cookies.clear()
     login(api)
     folded = batch(api, [{"query": QUERY}]).json()["answers"][0]["body"]["results"]
-    assert folded == [{"dimensions": ["(other)"], "metrics": [12, 12]}]
+    # 12 visitors and pageviews, released with the site's consistent cell-key noise (at most 3 either way)
+    assert [row["dimensions"] for row in folded] == [["(other)"]]
+    assert all(abs(metric - 12) <= 3 for metric in folded[0]["metrics"])
 
 
 def test_an_items_error_is_its_own_and_the_batch_keeps_the_routes_rules(api: Api) -> None:
