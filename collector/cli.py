@@ -40,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from . import cluster
     from .salt_table import DDL as SALTS_DDL
+    from .secret_key import DDL as SECRET_DDL
     from .store import meta_statements, migration_files
 
     if args.cluster is not None:
@@ -50,7 +51,9 @@ def _migrate(args: argparse.Namespace) -> int:
             return 2
     # On a cluster the salts table is created here, on every host, before any collector starts (a collector
     # would create it on the one host it reaches).
-    extra = [cluster.everywhere(SALTS_DDL, args.cluster)] if args.cluster else []
+    # The same for the consented ids' key: one replicated table, so every collector of the cluster reads one key.
+    extra = ([cluster.everywhere(SALTS_DDL, args.cluster), cluster.everywhere(SECRET_DDL, args.cluster)]
+             if args.cluster else [])
     if args.dry_run:
         statements = meta_statements(args.cluster) + [s for _, group in cluster.plan(migration_files(), args.cluster)
                                                       for s in group] + extra

@@ -88,27 +88,48 @@ def _count(client: Any, table: str, params: dict[str, Any], where: str) -> int:
                                   parameters=params).result_rows[0][0])
 
 
-def _delete(client: Any, table: str, where: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Delete matching rows with a synchronous mutation and prove it from the engine (lock held)."""
+def delete_sql(table: str, where: str, cluster: str | None = None) -> str:
+    """The mutation that deletes matching rows; on a cluster it runs on every replica's local table (the
+    Distributed table in front of them takes no mutation)."""
+    target = f"analytics.{table}" if cluster is None else f"analytics.{table}_local ON CLUSTER '{cluster}'"
+    return f"ALTER TABLE {target} DELETE WHERE {where}"
+
+
+def mutation_sql(cluster: str | None = None) -> str:
+    """The latest mutation of a table (on a cluster: of its local table on every replica, folded: done only
+    when done everywhere, with every replica's parts still to rewrite)."""
+    if cluster is None:
+        return ("SELECT mutation_id, arrayMax(block_numbers.number) AS version, is_done, parts_to_do, "
+                "latest_fail_reason FROM system.mutations WHERE database = 'analytics' AND table = {t:String} "
+                "ORDER BY version DESC LIMIT 1")
+    return ("SELECT any(mutation_id), max(version), min(is_done), sum(parts_to_do), max(latest_fail_reason) FROM "
+            "(SELECT hostName() AS host, argMax(mutation_id, create_time) AS mutation_id, "
+            "max(arrayMax(block_numbers.number)) AS version, argMax(is_done, create_time) AS is_done, "
+            "argMax(parts_to_do, create_time) AS parts_to_do, argMax(latest_fail_reason, create_time) AS "
+            f"latest_fail_reason FROM clusterAllReplicas('{cluster}', system.mutations) WHERE database = 'analytics' "
+            "AND table = {t:String} GROUP BY host)")
+
+
+def _delete(client: Any, table: str, where: str, params: dict[str, Any], cluster: str | None = None) -> dict[str, Any]:
+    """Delete matching rows with a synchronous mutation and prove it from the engine (lock held). On a cluster
+    the rows are counted through the Distributed table (every shard) and the mutation read from every
+    replica; the per-part check (no active part older than the mutation) is a single server's."""
     before = _count(client, table, params, where)
     report: dict[str, Any] = {"table": table, "deleted": before, "mutation": None}
     if before:
-        client.command(f"ALTER TABLE analytics.{table} DELETE WHERE {where}", parameters=params,
-                             settings={"mutations_sync": 2})
-        report["mutation"] = _mutation(client, table)
+        client.command(delete_sql(table, where, cluster), parameters=params, settings={"mutations_sync": 2})
+        report["mutation"] = _mutation(client, table if cluster is None else f"{table}_local", cluster)
     mutation = report["mutation"]
     report["remaining"] = _count(client, table, params, where)
-    report["parts"] = _parts(client, table, mutation["version"] if mutation else 0)
+    report["parts"] = (_parts(client, table, mutation["version"] if mutation else 0) if cluster is None
+                       else {"active": None, "older_than_mutation": 0, "superseded_on_disk": None})
     mutation_ok = mutation is None or (mutation["is_done"] and not mutation["parts_to_do"])
     report["verified"] = bool(report["remaining"] == 0 and mutation_ok and report["parts"]["older_than_mutation"] == 0)
     return report
 
 
-def _mutation(client: Any, table: str) -> dict[str, Any]:
-    row = client.query(
-        "SELECT mutation_id, arrayMax(block_numbers.number) AS version, is_done, parts_to_do, latest_fail_reason "
-        "FROM system.mutations WHERE database = 'analytics' AND table = {t:String} ORDER BY version DESC LIMIT 1",
-        parameters={"t": table}).result_rows[0]
+def _mutation(client: Any, table: str, cluster: str | None = None) -> dict[str, Any]:
+    row = client.query(mutation_sql(cluster), parameters={"t": table}).result_rows[0]
     return {"id": row[0], "version": int(row[1]), "is_done": bool(row[2]), "parts_to_do": int(row[3]),
             "fail_reason": row[4]}
 
@@ -130,26 +151,28 @@ def delete_visitor(store: Store, site: str, visitor: int, keep_receipt: str | No
     with store.connection() as client:
         tables = [_delete(client, table, _where(visitor) + (" AND receipt_id != {keep:UUID}"
                                                            if table == "consent_receipts" and keep_receipt else ""),
-                          params) for table in VISITOR_TABLES]
+                          params, store.cluster) for table in VISITOR_TABLES]
         # The open days' visits derived from those rows (collector/visits_open.py), with the same proof; apart
         # from `deleted`, which counts the visitor's own rows (how many derived rows exist depends on timing).
-        derived = [_delete(client, "visits_open", _where(visitor), params)]
+        derived = [_delete(client, "visits_open", _where(visitor), params, store.cluster)]
     summary = _summary(site, tables)
     return summary | {"visitor_id": str(visitor), "derived": derived,
                       "verified": summary["verified"] and all(t["verified"] for t in derived)}
 
 
 def site_tables(store: Store) -> list[str]:
-    """Every table of the analytics database that stores rows (views store nothing)."""
-    return [r[0] for r in store.query("SELECT name FROM system.tables WHERE database = 'analytics' "
-                                      "AND engine LIKE '%MergeTree' ORDER BY name")]
+    """Every table of the analytics database that stores rows (views store nothing); on a cluster, the
+    Distributed tables in front of the replicas' local ones."""
+    engine = "engine = 'Distributed'" if store.cluster else "engine LIKE '%MergeTree'"
+    return [r[0] for r in store.query(f"SELECT name FROM system.tables WHERE database = 'analytics' AND {engine} "
+                                      "ORDER BY name")]
 
 
 def purge_site(store: Store, site: str) -> dict[str, Any]:
     """Delete every raw row, rollup row and receipt of a site, table by table, with the same proof."""
     tables = site_tables(store)
     with store.connection() as client:
-        reports = [_delete(client, table, _where(None), {"site": site}) for table in tables]
+        reports = [_delete(client, table, _where(None), {"site": site}, store.cluster) for table in tables]
     return _summary(site, reports)
 
 

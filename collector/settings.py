@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,10 @@ class Settings:
         "the tables it writes (and read recent event-id keys), e.g. `http://ingest:password@host:8123/analytics`; "
         "unset: the CLICKHOUSE_URL user, which also migrates, closes visits and answers rights requests.",
         secret=True)
+    clickhouse_cluster: str | None = setting(
+        None, "CLICKHOUSE_CLUSTER", "Server mode on a ClickHouse cluster: its name, as given to `collector migrate "
+        "--cluster`; erasure (withdrawals, data-subject deletes, site purges) then runs ON CLUSTER on every "
+        "replica's local tables.")
     secret_hex: str | None = setting(
         None, "COLLECTOR_SECRET", "The HMAC key for consented visitor ids, 64 hex characters, the same on every "
         "machine of a deployment. Unset: in server mode the key stored once in the server "
@@ -159,6 +164,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("COLLECTOR_DATA_DIR") or "data"),
         clickhouse_url=_server_url(env),
         clickhouse_ingest_url=_ingest_url(env),
+        clickhouse_cluster=_cluster(env),
         secret_hex=_secret(env),
         store_connections=_int(env, "COLLECTOR_STORE_CONNECTIONS", 4, 1),
         config_path=Path(env.get("COLLECTOR_CONFIG") or DEMO_CONFIG),
@@ -187,6 +193,15 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_connections_per_network=_int(env, "COLLECTOR_MAX_CONNECTIONS_PER_NETWORK", 256, 1),
         referrer_spam_list=_existing_file(env, "COLLECTOR_REFERRER_SPAM_LIST"),
     )
+
+
+def _cluster(env: Mapping[str, str]) -> str | None:
+    value = (env.get("CLICKHOUSE_CLUSTER") or "").strip() or None
+    if value and not env.get("CLICKHOUSE_URL"):
+        raise SettingsError("CLICKHOUSE_CLUSTER is set without CLICKHOUSE_URL: a cluster is reached through a server")
+    if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise SettingsError(f"CLICKHOUSE_CLUSTER must be a cluster name (letters, digits, underscores), got {value!r}")
+    return value
 
 
 def _ingest_url(env: Mapping[str, str]) -> str | None:

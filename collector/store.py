@@ -47,6 +47,7 @@ class Store:
         # The only process writing to this store (embedded): its writer has seen every key it stored.
         self.sole_writer = embedded
         self.lock = threading.Lock()  # embedded: the one client's lock
+        self.cluster: str | None = None  # server mode on a cluster: its name (CLICKHOUSE_CLUSTER)
         self._factory = factory
         self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
         self._idle.put(client)
@@ -107,7 +108,9 @@ def open_store(settings: Settings) -> Store:
             # No session: a ClickHouse session runs one query at a time, and each pooled client is its own caller.
             return clickhouse_connect.get_client(**kwargs, autogenerate_session_id=False)
 
-        return Store(connect(), embedded=False, factory=connect, pool_size=settings.store_connections)
+        store = Store(connect(), embedded=False, factory=connect, pool_size=settings.store_connections)
+        store.cluster = settings.clickhouse_cluster
+        return store
     path = settings.data_dir.resolve() / "clickhouse"
     path.mkdir(parents=True, exist_ok=True)
     try:

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from collector import cli, cluster
+from collector import cli, cluster, rights
 from collector.salt_table import DDL as SALTS_DDL
+from collector.secret_key import DDL as SECRET_DDL
+from collector.settings import SettingsError, from_env
 from collector.store import Store, meta_statements, migrate, migration_files
 
 CLUSTER = "analytics_cluster"
@@ -38,7 +40,7 @@ class Recorder:
 
 def rendered() -> list[str]:
     return (meta_statements(CLUSTER) + [s for _, group in cluster.plan(migration_files(), CLUSTER) for s in group]
-            + [cluster.everywhere(SALTS_DDL, CLUSTER)])
+            + [cluster.everywhere(SALTS_DDL, CLUSTER), cluster.everywhere(SECRET_DDL, CLUSTER)])
 
 
 def test_without_a_cluster_migrate_runs_the_files_as_written() -> None:
@@ -87,8 +89,9 @@ def test_stored_tables_are_replicated_locals_under_distributed_tables() -> None:
     altered = {m.group(1) for a in alters if (m := re.search(r"ALTER TABLE (\S+)", a))}
     assert altered == {"analytics.events_local", "analytics.events", "analytics.consent_receipts_local",
                        "analytics.consent_receipts"}
-    salts = rendered()[-1]
+    salts, key = rendered()[-2:]
     assert "ReplicatedMergeTree('/clickhouse/tables/all/analytics_meta/daily_salts', '{shard}-{replica}')" in salts
+    assert "ReplicatedMergeTree('/clickhouse/tables/all/analytics_meta/secret_key', '{shard}-{replica}')" in key
 
 
 def test_dry_run_prints_the_cluster_statements_without_a_store(capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,5 +99,28 @@ def test_dry_run_prints_the_cluster_statements_without_a_store(capsys: pytest.Ca
     out = capsys.readouterr().out
     assert out.count(f"ON CLUSTER '{CLUSTER}'") == len([s for s in rendered() if "ON CLUSTER" in s])
     assert "analytics_meta.daily_salts" in out and "ENGINE = Distributed" in out
+    # The consented ids' key is one replicated table on every host: every collector of the cluster reads one key.
+    assert re.search(r"analytics_meta\.secret_key ON CLUSTER '\w+'.*ReplicatedMergeTree", out, re.S)
     assert cli.main(["migrate", "--cluster", "no such; DROP", "--dry-run"]) == 2
     assert "letters, digits and underscores" in capsys.readouterr().err
+
+
+def test_erasure_on_a_cluster_runs_on_every_replicas_local_table(session_store: Store) -> None:
+    """Withdrawals, data-subject deletes and purges: the mutation targets the local tables ON CLUSTER (a
+    Distributed table takes none), its proof reads every replica's mutations; both parse in the engine."""
+    where = "site = {site:String} AND visitor_id = {visitor:UInt64}"
+    statements = [rights.delete_sql("events", where, CLUSTER), rights.mutation_sql(CLUSTER)]
+    assert statements[0].startswith(f"ALTER TABLE analytics.events_local ON CLUSTER '{CLUSTER}' DELETE WHERE")
+    assert f"clusterAllReplicas('{CLUSTER}', system.mutations)" in statements[1]
+    for statement in statements:
+        assert session_store.query("SELECT formatQuery({q:String})", {"q": statement})[0][0]
+    assert rights.delete_sql("events", where) == f"ALTER TABLE analytics.events DELETE WHERE {where}"  # one server
+
+
+def test_the_cluster_setting_needs_a_server_and_a_plain_name() -> None:
+    url = "http://admin:pw@127.0.0.1:8123/analytics"
+    assert from_env({"CLICKHOUSE_URL": url, "CLICKHOUSE_CLUSTER": CLUSTER}).clickhouse_cluster == CLUSTER
+    with pytest.raises(SettingsError, match="without CLICKHOUSE_URL"):
+        from_env({"CLICKHOUSE_CLUSTER": CLUSTER})
+    with pytest.raises(SettingsError, match="cluster name"):
+        from_env({"CLICKHOUSE_URL": url, "CLICKHOUSE_CLUSTER": "c' ON CLUSTER x"})
