@@ -43,9 +43,11 @@ def paths() -> dict[str, Any]:
                                                     f"dashboard_static_{i}", asset.media_type.split(";")[0],
                                                     ("200", "304"))}
            for i, (name, asset) in enumerate(sorted(assets.load().items()))},
-        "/dashboard/static/v/{version}/{name:path}": {"get": _op(
+        "/dashboard/static/v/{version}/{name}": {"get": {**_op(
             "The same files under the page's version, cached as immutable (another version: 404)",
-            "dashboard_static_versioned", "application/octet-stream", ("200", "304", "404"))},
+            "dashboard_static_versioned", "application/octet-stream", ("200", "304", "404")),
+            "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                           for p in ("version", "name")]}},
         "/dashboard/api/batch": {"post": _op(
             "The queries, cards and realtime count of a view in one round (x-csrf-token header); each answer "
             "carries its own status", "dashboard_batch", _JSON, ("200", "400", *session, "413"), body=True)},
