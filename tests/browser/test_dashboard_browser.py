@@ -107,7 +107,19 @@ def live(make_api: Callable[..., Api], clock: Clock) -> Iterator[LiveCollector]:
     pin_cell_key(london.store)
     seed(london, minneapolis, clock)
     with serve_collector(london) as collector:
+        settled(collector)
         yield collector
+
+
+def settled(live: LiveCollector, visitors: int = 30, timeout_s: float = 60.0) -> None:
+    """Wait (bounded) until the store answers every seeded visitor: the last rows may still be on their way in,
+    or a visits round half done, when the server starts. Past the deadline the test's own checks report it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = stats(live, expect=None, metrics=["visitors"])
+        if answer.get("results") and answer["results"][0]["metrics"] == [visitors]:
+            return
+        time.sleep(0.5)
 
 
 def stats(live: LiveCollector, expect: int | None = 200, **query: Any) -> dict[str, Any]:
