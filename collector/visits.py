@@ -99,11 +99,15 @@ def last_closable_day(now: float, past_window_s: int) -> dt.date:
     return (dt.datetime.fromtimestamp(now - past_window_s - GAP_S, dt.UTC) - dt.timedelta(days=1)).date()
 
 
+# (last closed day, days closed) of {site:String}, as one tuple: a scalar subquery for reads that need it
+# next to other facts (collector/read/answer.py asks for everything a query needs in one round).
+CLOSED_SQL = "(SELECT (max(day), count()) FROM analytics.visits_closed WHERE site = {site:String})"
+
+
 def closed_through(store: Store, site: str) -> dt.date | None:
     """The last day of `site` whose visits are in the rollups (days are closed in order), or None."""
-    rows = store.query("SELECT max(day), count() FROM analytics.visits_closed WHERE site = {site:String}",
-                       {"site": site})
-    return rows[0][0] if rows and rows[0][1] else None
+    day, days = store.query(f"SELECT {CLOSED_SQL}", {"site": site})[0][0]
+    return day if days else None
 
 
 def _pending(store: Store, until: dt.date) -> list[tuple[str, dt.date]]:

@@ -103,13 +103,24 @@ _CHANGED = ("visitor_id IN (SELECT visitor_id FROM analytics.events WHERE site =
             f"AND {_window('lo', 'hi')}{{piece}})")
 
 
+def watermark_sql(site: bool = True) -> str:
+    """(watermark in ms, open_from, rounds) of the newest round for {site:String} (without `site`: of any
+    site), as one tuple: a scalar subquery (collector/read/answer.py reads it beside other facts)."""
+    where = " WHERE site = {site:String}" if site else ""
+    return ("(SELECT (max(watermark_ms), argMax(open_from, watermark_ms), count()) "
+            f"FROM analytics.visits_watermark{where})")
+
+
+def watermark_of(row: tuple[int, dt.date, int]) -> tuple[int, dt.date] | None:
+    """The tuple of `watermark_sql` as (watermark in ms, open_from), None before the first round."""
+    return (int(row[0]), row[1]) if row[2] else None
+
+
 def watermark(store: Store, site: str | None = None) -> tuple[int, dt.date] | None:
     """(watermark in ms, open_from) of the newest round for `site` (any site: how far rounds have come), or
     None before the first round that saw the site's rows."""
-    where = "" if site is None else " WHERE site = {site:String}"
-    rows = store.query("SELECT max(watermark_ms), argMax(open_from, watermark_ms), count() "
-                       f"FROM analytics.visits_watermark{where}", {"site": site} if site else None)
-    return (int(rows[0][0]), rows[0][1]) if rows and rows[0][2] else None
+    rows = store.query(f"SELECT {watermark_sql(site is not None)}", {"site": site} if site else None)
+    return watermark_of(rows[0][0])
 
 
 def update_open(store: Store, now: float, past_window_s: int = 24 * 3600, settle_s: float | None = None,

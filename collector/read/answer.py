@@ -30,12 +30,17 @@ def execute(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, An
 
 
 def context(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> Context:
+    """What the builder needs to know about the store, read in one round: the closed days, the open days'
+    watermark and, for a reader with k > 1, the site's cell key."""
     policy = config.sites[q.site]
     k = suppress.threshold(config, q.site, admin)
-    mark = visits_open.watermark(store, q.site)
-    return Context(today, policy.retention_days, visits.closed_through(store, q.site), k,
-                   cellkey.key_of(store, q.site) if k > 1 else None,
-                   mark[0] if mark else None, mark[1] if mark else None)
+    key = cellkey.KEY_SQL if k > 1 else "(0, 0)"
+    closed, mark, (k0, k1) = store.query(f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}",
+                                         {"site": q.site})[0]
+    wm = visits_open.watermark_of(mark)
+    return Context(today, policy.retention_days, closed[0] if closed[1] else None, k,
+                   {"ck0": int(k0), "ck1": int(k1)} if k > 1 else None,
+                   wm[0] if wm else None, wm[1] if wm else None)
 
 
 def run(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> dict[str, Any]:

@@ -214,7 +214,11 @@ def build(q: Query, ctx: Context) -> Plan:
     groups = [f"g{i}" for i in range(len(q.dimensions))]
     aggs = [f"{first.sketch}MergeState{first.sketch_params}(p_v) AS p_v"]
     aggs += [f"sum({p}) AS {p}" for p in sorted(partials - {"p_v"})]
-    inner = f"SELECT {', '.join(groups + aggs)} FROM ({union}) GROUP BY {', '.join(groups) or 'tuple()'}"
+    # One aggregation over every part's rows: a rollup part passes its rows through (its day rows' sketches are
+    # merged once, here); a raw part aggregates its events (or sessionised visits) into sketches first, and
+    # alone it is the inner query as it is.
+    inner = union if len(parts) == 1 and first.raw else \
+        f"SELECT {', '.join(groups + aggs)} FROM ({union}) GROUP BY {', '.join(groups) or 'tuple()'}"
     outer = {m: METRIC_SQL[m].format(merge=merge) for m in metrics}
     sql = fold_sql(inner, len(q.dimensions), outer, merge, _order(q, metrics), perturb=ctx.k > 1)
     sources = [f"{'raw' if s.raw else 'rollup'}:{s.name} {a.isoformat()}..{b.isoformat()}" for s, a, b in parts]
@@ -225,7 +229,7 @@ def _part(q: Query, s: Source, index: int, start: dt.date, end: dt.date, partial
           params: dict[str, Any]) -> str:
     params[f"from{index}"], params[f"to{index}"] = start, end
     dims = [f"{s.column(d, params, f'p{index}_{i}')} AS g{i}" for i, d in enumerate(q.dimensions)]
-    aggs = [f"{s.partials[p]} AS {p}" for p in sorted(partials)]
+    aggs = [f"{s.partials[p] if s.raw else _row_column(s.partials[p])} AS {p}" for p in sorted(partials)]
     where = ["site = {site:String}", f"{s.day} BETWEEN {{from{index}:Date}} AND {{to{index}:Date}}"]
     where += [s.where] if s.where else []
     if s is EVENTS_RAW and "event:page" in q.dimensions:
@@ -236,7 +240,14 @@ def _part(q: Query, s: Source, index: int, start: dt.date, end: dt.date, partial
     table = s.table.format(visits=visits.visits_select(f"from{index}", f"to{index}"),
                            open=visits_open.open_select(f"from{index}", f"to{index}", "wm"))
     group = ", ".join(f"g{i}" for i in range(len(q.dimensions))) or "tuple()"
-    return f"SELECT {', '.join(dims + aggs)} FROM {table} WHERE {' AND '.join(where)} GROUP BY {group}"
+    grouped = f" GROUP BY {group}" if s.raw else ""
+    return f"SELECT {', '.join(dims + aggs)} FROM {table} WHERE {' AND '.join(where)}{grouped}"
+
+
+def _row_column(partial: str) -> str:
+    """The rollup column a partial aggregates (`sum(views)`, `uniqCombined64MergeState(12)(visitors)`): a
+    rollup part passes its rows through to the one aggregation over all parts."""
+    return partial[partial.rindex("(") + 1:-1]
 
 
 def _filter_sql(f: Filter, s: Source, params: dict[str, Any], name: str) -> str:

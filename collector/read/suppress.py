@@ -46,6 +46,11 @@ def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, ord
         return cellkey.noisy_sql(count, k, key) if perturb else count
 
     groups = [f"g{i}" for i in range(ndims)]
+    # A visible row is one inner row whose visitors `vis` are already counted: only the folded rows' sketches
+    # are merged again (merging every row's sketch a second time cost as much as the first merge).
+    name, _, params = merge.partition("(")
+    once = f"if(max(fold), {name}If{'(' + params if params else ''}(p_v, fold), any(vis))"
+    metrics = {name: sql.replace(f"{merge}(p_v)", once) for name, sql in metrics.items()}
     tiebreak = "".join(f", {g} ASC" for g in groups)
     ranked = (f"SELECT *, finalizeAggregation(p_v) AS vis, sum(finalizeAggregation(p_v)) OVER (ORDER BY "
               f"finalizeAggregation(p_v) ASC{tiebreak} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum "
@@ -57,7 +62,7 @@ def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, ord
                    for name, sql in metrics.items()]
     cols += ["max(fold) AS is_other", "count() AS folded", "count() OVER () AS total_rows",
              "sum(if(max(fold), count(), 0)) OVER () AS suppressed_rows",
-             f"{merge}(p_v) AS exact_visitors"]
+             f"{once} AS exact_visitors"]
     group = f" GROUP BY {', '.join(f'd{i}' for i in range(ndims))}" if ndims else ""
     return (f"SELECT {', '.join(cols)} FROM ({flagged}){group} ORDER BY is_other ASC, {', '.join(order)} "
             "LIMIT {limit:UInt64} OFFSET {offset:UInt64}")
