@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from . import page_windows
 from .config import DEFAULT_ROLLUP_DAYS
 from .store import Store
 
@@ -188,6 +189,7 @@ def close_due(store: Store, now: float, past_window_s: int = 24 * 3600,
         while day <= until:
             done.append((site, day, close_day(store, site, day, keep_days(site))))
             day += dt.timedelta(days=1)
+    page_windows.keep_current(store)  # the standard ranges' page lists end on the newest closed day
     return done
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import replace
 from typing import Any
 
-from .. import visits, visits_open
+from .. import page_windows, visits, visits_open
 from ..config import Config
 from ..store import Store
 from . import builder, cellkey, csv_export, suppress
@@ -31,16 +31,18 @@ def execute(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, An
 
 def context(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> Context:
     """What the builder needs to know about the store, read in one round: the closed days, the open days'
-    watermark and, for a reader with k > 1, the site's cell key."""
+    watermark, the page windows ready and, for a reader with k > 1, the site's cell key."""
     policy = config.sites[q.site]
     k = suppress.threshold(config, q.site, admin)
     key = cellkey.KEY_SQL if k > 1 else "(0, 0)"
-    closed, mark, (k0, k1) = store.query(f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}",
-                                         {"site": q.site})[0]
+    closed, mark, (k0, k1), windows = store.query(
+        f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}, {page_windows.READY_SQL}",
+        {"site": q.site})[0]
     wm = visits_open.watermark_of(mark)
-    return Context(today, policy.retention_days, closed[0] if closed[1] else None, k,
-                   {"ck0": int(k0), "ck1": int(k1)} if k > 1 else None,
-                   wm[0] if wm else None, wm[1] if wm else None)
+    last = closed[0] if closed[1] else None
+    return Context(today, policy.retention_days, last, k, {"ck0": int(k0), "ck1": int(k1)} if k > 1 else None,
+                   wm[0] if wm else None, wm[1] if wm else None,
+                   frozenset(int(days) for day, days in windows if day == last))
 
 
 def run(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> dict[str, Any]:

@@ -49,6 +49,12 @@ class Source:
     where: str = ""
     day: str = "day"
     raw: bool = False
+    window: bool = False  # rows of analytics.page_windows: one per page over a whole range of closed days
+
+    @property
+    def grouped(self) -> bool:
+        """Whether a part of this source aggregates its rows itself (else they pass to the one aggregation)."""
+        return self.raw or self.window
 
     def covers(self, dims: set[str], partials: set[str]) -> bool:
         props = {d for d in dims if d.startswith("event:props:")}
@@ -95,6 +101,24 @@ VISITS_RAW = Source("raw visits", "({visits})", {**_time("day", "start"), **_VIS
 # Open days once the closer keeps them current: visits_open, plus the visitors stored since its last round
 # sessionised from raw rows (collector/visits_open.py).
 VISITS_OPEN = Source("open visits", "({open})", VISITS_RAW.columns, _VISIT_RAW_PARTIALS, raw=True)
+
+# Page lists over the closed days of the standard ranges (collector/page_windows.py), each standing in for the
+# day rows of one rollup when the range's closed days are a whole window ending on the newest closed day.
+# A window's rows are grouped by page with functions a duplicate row leaves unchanged (max, union).
+_WINDOW_PARTIALS = {"p_v": "uniqCombined64MergeState(12)(visitors)", "p_visits": "max(visit_count)",
+                    "p_bounces": "max(bounces)", "p_pv": "max(pageviews)", "p_dur": "max(duration_s)",
+                    "p_ev": "max(events)"}
+_PAGE_WINDOW = Source("page windows", "analytics.page_windows", {"event:page": "page"},
+                      {p: _WINDOW_PARTIALS[p] for p in ("p_v", "p_pv")}, where="kind = 'page'", window=True)
+WINDOWS = {
+    ("top_pages_daily", ""): _PAGE_WINDOW,
+    ("visit_pages_daily", "kind = 'entry'"): Source("entry page windows", "analytics.page_windows",
+                                                    {"visit:entry_page": "page"}, _WINDOW_PARTIALS,
+                                                    where="kind = 'entry'", window=True),
+    ("visit_pages_daily", "kind = 'exit'"): Source("exit page windows", "analytics.page_windows",
+                                                   {"visit:exit_page": "page"}, _WINDOW_PARTIALS,
+                                                   where="kind = 'exit'", window=True),
+}
 
 _GOAL = "if(type = 'custom', name, '')"
 EVENT_ROLLUPS = (
@@ -154,6 +178,7 @@ class Context:
     cell_key: Mapping[str, int] | None = None  # the site's noise secret (cellkey.key_of), needed when k > 1
     watermark_ms: int | None = None  # the closer's last round: every raw row stored by then is in visits_open
     open_from: dt.date | None = None  # ... for the days from this one on
+    windows: frozenset[int] = frozenset()  # lengths of the whole page windows ending on closed_through
 
 
 def _sql_metrics(q: Query) -> tuple[str, ...]:
@@ -204,6 +229,7 @@ def build(q: Query, ctx: Context) -> Plan:
             params["wm"] = ctx.watermark_ms or 0
     else:
         parts.append((event_rollup or EVENTS_RAW, q.date_from, q.date_to))
+    parts = [piece for part in parts for piece in _windowed(part, ctx, dims, partials)]
     for source, start, _ in parts:
         if source.raw:
             _check_raw(start, ctx)
@@ -215,9 +241,9 @@ def build(q: Query, ctx: Context) -> Plan:
     aggs = [f"{first.sketch}MergeState{first.sketch_params}(p_v) AS p_v"]
     aggs += [f"sum({p}) AS {p}" for p in sorted(partials - {"p_v"})]
     # One aggregation over every part's rows: a rollup part passes its rows through (its day rows' sketches are
-    # merged once, here); a raw part aggregates its events (or sessionised visits) into sketches first, and
-    # alone it is the inner query as it is.
-    inner = union if len(parts) == 1 and first.raw else \
+    # merged once, here); a raw part aggregates its events (or sessionised visits) into sketches first, a
+    # window its rows per page, and either alone is the inner query as it is.
+    inner = union if len(parts) == 1 and first.grouped else \
         f"SELECT {', '.join(groups + aggs)} FROM ({union}) GROUP BY {', '.join(groups) or 'tuple()'}"
     outer = {m: METRIC_SQL[m].format(merge=merge) for m in metrics}
     sql = fold_sql(inner, len(q.dimensions), outer, merge, _order(q, metrics), perturb=ctx.k > 1)
@@ -225,12 +251,28 @@ def build(q: Query, ctx: Context) -> Plan:
     return Plan(sql, params, sources, q.dimensions, metrics)
 
 
+def _windowed(part: tuple[Source, dt.date, dt.date], ctx: Context, dims: set[str],
+              partials: set[str]) -> list[tuple[Source, dt.date, dt.date]]:
+    """`part`, its closed days read from a page window when they are a whole one (and it holds the query's
+    columns), the days after them from the day rows."""
+    source, start, end = part
+    window = WINDOWS.get((source.name, source.where))
+    closed = ctx.closed_through
+    if window is None or closed is None or not start <= closed <= end or not window.covers(dims, partials) \
+            or (closed - start).days + 1 not in ctx.windows:
+        return [part]
+    return [(window, start, closed)] + ([(source, closed + dt.timedelta(days=1), end)] if closed < end else [])
+
+
 def _part(q: Query, s: Source, index: int, start: dt.date, end: dt.date, partials: set[str],
           params: dict[str, Any]) -> str:
     params[f"from{index}"], params[f"to{index}"] = start, end
     dims = [f"{s.column(d, params, f'p{index}_{i}')} AS g{i}" for i, d in enumerate(q.dimensions)]
-    aggs = [f"{s.partials[p] if s.raw else _row_column(s.partials[p])} AS {p}" for p in sorted(partials)]
+    aggs = [f"{s.partials[p] if s.grouped else _row_column(s.partials[p])} AS {p}" for p in sorted(partials)]
     where = ["site = {site:String}", f"{s.day} BETWEEN {{from{index}:Date}} AND {{to{index}:Date}}"]
+    if s.window:
+        where[1] = (f"last_day = {{to{index}:Date}} "
+                    f"AND days = dateDiff('day', {{from{index}:Date}}, {{to{index}:Date}}) + 1")
     where += [s.where] if s.where else []
     if s is EVENTS_RAW and "event:page" in q.dimensions:
         where.append("type IN ('pageview', 'engagement')")  # a page's visitors, as top_pages_daily counts them
@@ -240,7 +282,7 @@ def _part(q: Query, s: Source, index: int, start: dt.date, end: dt.date, partial
     table = s.table.format(visits=visits.visits_select(f"from{index}", f"to{index}"),
                            open=visits_open.open_select(f"from{index}", f"to{index}", "wm"))
     group = ", ".join(f"g{i}" for i in range(len(q.dimensions))) or "tuple()"
-    grouped = f" GROUP BY {group}" if s.raw else ""
+    grouped = f" GROUP BY {group}" if s.grouped else ""
     return f"SELECT {', '.join(dims + aggs)} FROM {table} WHERE {' AND '.join(where)}{grouped}"
 
 
