@@ -84,3 +84,25 @@ def test_the_answer_is_gzipped_for_clients_that_accept_it(api: Api) -> None:
     plain = api.client.post("/dashboard/api/batch", json={"items": items[:1]},
                             headers={"x-csrf-token": csrf_of(api), "accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers
+
+
+def test_the_items_of_one_view_share_one_read_of_the_store_facts(store: Any) -> None:
+    """Inside `answer.one_moment` (a batch) the facts a query plan needs are read once per site and reader;
+    outside it every answer reads them afresh."""
+    import datetime as dt
+
+    from collector import config as config_mod
+    from collector.read import answer, query
+
+    config = config_mod.parse({"sites": {"test.example": {"domains": ["test.example"]}}})
+    today = dt.date(2026, 3, 10)
+    q = query.parse({"site_id": "test.example", "metrics": ["visitors"], "date_range": "7d"}, today)
+    closed = today - dt.timedelta(days=2)
+    close = ("INSERT INTO analytics.visits_closed (site, day, visit_count, retention_days) "
+             f"VALUES ('test.example', '{closed.isoformat()}', 0, 30)")
+    with answer.one_moment():
+        first = answer.context(store, config, q, today, admin=True)
+        store.command(close)  # a day closes during the view
+        assert answer.context(store, config, q, today, admin=True) is first
+        assert first.closed_through is None
+    assert answer.context(store, config, q, today, admin=True).closed_through == closed

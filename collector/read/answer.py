@@ -8,6 +8,9 @@ it (the dashboard, CSV export) inherits the rule. `to_csv` is the CSV form of an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
@@ -29,15 +32,41 @@ def execute(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, An
     return [dict(zip(names, row, strict=True)) for row in result.result_rows]
 
 
+_moment: ContextVar[dict[tuple[Any, ...], Context] | None] = ContextVar("answer_moment", default=None)
+
+
+@contextmanager
+def one_moment() -> Iterator[None]:
+    """Answers run inside share one read of the store's facts per site and reader (`context`): the cards of
+    one dashboard view are one view at one moment. Facts a little older than the store's are safe: a day
+    closed since is still in visits_open, visitors stored since an older watermark are sessionised from raw
+    rows, a page window written since is simply not used."""
+    token = _moment.set({})
+    try:
+        yield
+    finally:
+        _moment.reset(token)
+
+
 def context(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> Context:
     """What the builder needs to know about the store, read in one round: the closed days, the open days'
     watermark, the page windows ready and, for a reader with k > 1, the site's cell key."""
+    memo, key = _moment.get(), (q.site, admin, today, builder.pages(q))
+    if memo is not None and key in memo:
+        return memo[key]
+    ctx = _context(store, config, q, today, admin)
+    if memo is not None:
+        memo[key] = ctx
+    return ctx
+
+
+def _context(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> Context:
     policy = config.sites[q.site]
     k = suppress.threshold(config, q.site, admin)
     key = cellkey.KEY_SQL if k > 1 else "(0, 0)"
+    ready = page_windows.READY_SQL if builder.pages(q) else "[]"  # the windows answer page lists only
     closed, mark, (k0, k1), windows = store.query(
-        f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}, {page_windows.READY_SQL}",
-        {"site": q.site})[0]
+        f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}, {ready}", {"site": q.site})[0]
     wm = visits_open.watermark_of(mark)
     last = closed[0] if closed[1] else None
     return Context(today, policy.retention_days, last, k, {"ck0": int(k0), "ck1": int(k1)} if k > 1 else None,

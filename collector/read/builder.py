@@ -120,6 +120,8 @@ WINDOWS = {
                                                    where="kind = 'exit'", window=True),
 }
 
+PAGE_DIMENSIONS = frozenset({"event:page", "visit:entry_page", "visit:exit_page"})
+
 _GOAL = "if(type = 'custom', name, '')"
 EVENT_ROLLUPS = (
     Source("site_daily", "analytics.site_daily", _time("day", None),
@@ -246,7 +248,8 @@ def build(q: Query, ctx: Context) -> Plan:
     inner = union if len(parts) == 1 and first.grouped else \
         f"SELECT {', '.join(groups + aggs)} FROM ({union}) GROUP BY {', '.join(groups) or 'tuple()'}"
     outer = {m: METRIC_SQL[m].format(merge=merge) for m in metrics}
-    sql = fold_sql(inner, len(q.dimensions), outer, merge, _order(q, metrics), perturb=ctx.k > 1)
+    sql = fold_sql(inner, len(q.dimensions), outer, merge, _order(q, metrics), perturb=ctx.k > 1,
+                   many=pages(q))
     sources = [f"{'raw' if s.raw else 'rollup'}:{s.name} {a.isoformat()}..{b.isoformat()}" for s, a, b in parts]
     return Plan(sql, params, sources, q.dimensions, metrics)
 
@@ -317,6 +320,11 @@ def _order(q: Query, metrics: tuple[str, ...]) -> list[str]:
         time = [f"d{i} ASC" for i, d in enumerate(q.dimensions) if d.startswith("time")]
         keys = time or [f"{column(q.metrics[0])} DESC"]
     return keys + [f"d{i} ASC" for i in range(len(q.dimensions))]
+
+
+def pages(q: Query) -> bool:
+    """Whether `q` lists pages: many rows, and the page windows may answer it."""
+    return bool(PAGE_DIMENSIONS & set(q.dimensions))
 
 
 def needs_props(q: Query) -> bool:
