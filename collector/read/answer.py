@@ -17,7 +17,7 @@ from typing import Any
 from .. import page_windows, visits, visits_open
 from ..config import Config
 from ..store import Store
-from . import builder, cellkey, csv_export, suppress
+from . import builder, cellkey, csv_export, sources, suppress
 from .builder import Context
 from .query import Condition, Query, conditions
 
@@ -150,7 +150,7 @@ def _shares(store: Store, q: Query, ctx: Context, rows: list[dict[str, Any]]) ->
 def _scroll(store: Store, q: Query, ctx: Context, rows: list[dict[str, Any]]) -> None:
     builder._check_raw(q.date_from, ctx)
     params: dict[str, Any] = {"site": q.site, "from0": q.date_from, "to0": q.date_to}
-    source = builder.EVENTS_RAW
+    source = sources.EVENTS_RAW
     dims = [f"{source.column(d, params, f'p_{i}')} AS d{i}" for i, d in enumerate(q.dimensions)]
     where = ["site = {site:String}", "toDate(ts) BETWEEN {from0:Date} AND {to0:Date}",
              "type IN ('engagement', 'session_end')"]
