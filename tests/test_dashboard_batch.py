@@ -95,11 +95,11 @@ def test_the_items_of_one_view_share_one_read_of_the_store_facts(store: Any) -> 
     from collector.read import answer, query
 
     config = config_mod.parse({"sites": {"test.example": {"domains": ["test.example"]}}})
-    today = dt.date(2026, 3, 10)
+    today = dt.datetime.now(dt.UTC).date()  # the marker below must be inside its TTL
     q = query.parse({"site_id": "test.example", "metrics": ["visitors"], "date_range": "7d"}, today)
     closed = today - dt.timedelta(days=2)
     close = ("INSERT INTO analytics.visits_closed (site, day, visit_count, retention_days) "
-             f"VALUES ('test.example', '{closed.isoformat()}', 0, 30)")
+             f"VALUES ('test.example', '{closed.isoformat()}', 0, 400)")
     with answer.one_moment():
         first = answer.context(store, config, q, today, admin=True)
         store.command(close)  # a day closes during the view
