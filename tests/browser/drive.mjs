@@ -75,6 +75,9 @@ const SCENARIOS = {
   // Every event type of the tracker on one page, ending with an outbound click that leaves it.
   async core(context, rec) {
     const p = await context.newPage();
+    // The tracker counts engaged time only while the page is visible, and a headless page is not
+    // guaranteed to be: without it the first page's engagement is sometimes never sent.
+    await p.bringToFront();
     await p.goto(page('core'));
     await untilEvents(rec, 'pageview', { type: 'pageview' });
     await p.click('#signup');
