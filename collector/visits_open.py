@@ -31,10 +31,20 @@ given another source). The day rollups never see a correction: they are written 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
-from . import visits
+from . import open_rollups, visits
 from .store import Store
+
+
+class Mark(NamedTuple):
+    """How far the rounds have come: every raw row stored up to `watermark_ms` is in visits_open for the days
+    from `open_from` on; `built_ms` names the current build of visits_open_daily (0: none yet)."""
+
+    watermark_ms: int
+    open_from: dt.date
+    built_ms: int
+
 
 SERVER_SETTLE_S = 30  # on a server, inserts of other processes stored with an earlier time may still be running
 OPEN_CHUNK_ROWS = 50_000  # raw rows (of visitors stored since the last round) per statement
@@ -104,21 +114,21 @@ _CHANGED = ("visitor_id IN (SELECT visitor_id FROM analytics.events WHERE site =
 
 
 def watermark_sql(site: bool = True) -> str:
-    """(watermark in ms, open_from, rounds) of the newest round for {site:String} (without `site`: of any
-    site), as one tuple: a scalar subquery (collector/read/answer.py reads it beside other facts)."""
+    """(watermark in ms, open_from, rounds, current build) of the newest round for {site:String} (without
+    `site`: of any site), as one tuple: a scalar subquery (collector/read/answer.py reads it beside other facts)."""
     where = " WHERE site = {site:String}" if site else ""
-    return ("(SELECT (max(watermark_ms), argMax(open_from, watermark_ms), count()) "
+    return ("(SELECT (max(watermark_ms), argMax(open_from, watermark_ms), count(), argMax(built_ms, watermark_ms)) "
             f"FROM analytics.visits_watermark{where})")
 
 
-def watermark_of(row: tuple[int, dt.date, int]) -> tuple[int, dt.date] | None:
-    """The tuple of `watermark_sql` as (watermark in ms, open_from), None before the first round."""
-    return (int(row[0]), row[1]) if row[2] else None
+def watermark_of(row: tuple[int, dt.date, int, int]) -> Mark | None:
+    """The tuple of `watermark_sql` as a Mark, None before the first round."""
+    return Mark(int(row[0]), row[1], int(row[3])) if row[2] else None
 
 
-def watermark(store: Store, site: str | None = None) -> tuple[int, dt.date] | None:
-    """(watermark in ms, open_from) of the newest round for `site` (any site: how far rounds have come), or
-    None before the first round that saw the site's rows."""
+def watermark(store: Store, site: str | None = None) -> Mark | None:
+    """The newest round for `site` (any site: how far rounds have come), or None before the first round that
+    saw the site's rows."""
     rows = store.query(f"SELECT {watermark_sql(site is not None)}", {"site": site} if site else None)
     return watermark_of(rows[0][0])
 
@@ -131,7 +141,7 @@ def update_open(store: Store, now: float, past_window_s: int = 24 * 3600, settle
     lo = visits.last_closable_day(now, past_window_s)  # one closable day of overlap: a closer may lag a round
     hi = dt.datetime.fromtimestamp(now, dt.UTC).date() + dt.timedelta(days=1)
     last = watermark(store)
-    prev = last[0] if last else 0
+    prev, built = (last.watermark_ms, last.built_ms) if last else (0, 0)
     with store.connection() as client:
         new = int(client.query("SELECT toUnixTimestamp64Milli(now64(3))").result_rows[0][0]) - int(settle * 1000)
         params: dict[str, Any] = {"lo": lo, "hi": hi, "prev": prev, "new": new}
@@ -150,22 +160,26 @@ def update_open(store: Store, now: float, past_window_s: int = 24 * 3600, settle
             visits.yield_lock()
             pieces += 1
     if new > prev:  # every site's rows up to `new` are in: the sites seen now and those seen before
+        if sites or not built:  # visits_open changed (or was never built): build it again, before recording it
+            open_rollups.build(store, new, lo)
+            built = new
         with store.connection() as client:
             client.command(
-                "INSERT INTO analytics.visits_watermark (site, watermark_ms, open_from) SELECT site, {new:UInt64}, "
-                "{lo:Date} FROM (SELECT DISTINCT site FROM analytics.visits_watermark UNION DISTINCT "
-                "SELECT arrayJoin({sites:Array(String)}))",
-                parameters={"new": new, "lo": lo, "sites": [site for site, _ in sites]})
+                "INSERT INTO analytics.visits_watermark (site, watermark_ms, open_from, built_ms) SELECT site, "
+                "{new:UInt64}, {lo:Date}, {built:UInt64} FROM (SELECT DISTINCT site FROM analytics.visits_watermark "
+                "UNION DISTINCT SELECT arrayJoin({sites:Array(String)}))",
+                parameters={"new": new, "lo": lo, "built": built, "sites": [site for site, _ in sites]})
+        open_rollups.drop_superseded(store, built)
     _drop_before(store, lo - dt.timedelta(days=2))
     return {"rows": sum(int(r) for _, r in sites), "pieces": pieces, "watermark_ms": max(new, prev),
-            "open_from": lo}
+            "open_from": lo, "built_ms": built}
 
 
 def _drop_before(store: Store, day: dt.date) -> None:
     """Drop the days before `day`: closed, no longer read, and their visitor ids are not kept any longer."""
     with store.connection() as client:
         old = client.query("SELECT DISTINCT partition_id FROM system.parts WHERE database = 'analytics' "
-                                 "AND table = 'visits_open' AND active AND max_date < {d:Date}",
-                                 parameters={"d": day}).result_rows
+                           "AND table = {t:String} AND active AND max_date < {d:Date}",
+                           parameters={"t": open_rollups.local_name(store, "visits_open"), "d": day}).result_rows
         for (partition,) in old:
-            client.command(f"ALTER TABLE analytics.visits_open DROP PARTITION ID '{int(partition)}'")
+            client.command(open_rollups.drop_partition_sql(store, "visits_open", int(partition)))

@@ -88,7 +88,7 @@ def test_stored_tables_are_replicated_locals_under_distributed_tables() -> None:
     alters = [s for s in statements if s.lstrip("-").strip().startswith("ALTER") or "\nALTER" in s]
     altered = {m.group(1) for a in alters if (m := re.search(r"ALTER TABLE (\S+)", a))}
     assert altered == {"analytics.events_local", "analytics.events", "analytics.consent_receipts_local",
-                       "analytics.consent_receipts"}
+                       "analytics.consent_receipts", "analytics.visits_watermark_local", "analytics.visits_watermark"}
     salts, key = rendered()[-2:]
     assert "ReplicatedMergeTree('/clickhouse/tables/all/analytics_meta/daily_salts', '{shard}-{replica}')" in salts
     assert "ReplicatedMergeTree('/clickhouse/tables/all/analytics_meta/secret_key', '{shard}-{replica}')" in key

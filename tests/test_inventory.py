@@ -113,7 +113,7 @@ def test_retention_equals_the_ttl_the_engine_computes_for_the_sites_settings(sit
     suppress.publish_thresholds(store, config_mod.Config(sites={SITE: config.sites[SITE]}), site_api.collector.clock())
     inv = inventory.build(store, site_api.collector.config, SITE)
     expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35, "event_ids": 1, "visits_open": 7,
-                "visits_watermark": 1, "page_windows": 7}
+                "visits_watermark": 1, "page_windows": 7, "visits_open_daily": 1}
     for table in inv["tables"]:
         name, days = table["table"], table["retention_days"][SITE]
         create = store.query(f"SELECT create_table_query FROM system.tables WHERE database = 'analytics' "

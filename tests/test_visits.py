@@ -116,7 +116,7 @@ def test_scripted_visitors_give_hand_computed_visits(settings, clock, store) -> 
     script(settings, clock, store)
     visits_open.update_open(store, at(DAY2, 12, 5))  # the closer's round after the last event
     with collector(settings, clock, store) as site:
-        check_api(site, "raw:open visits")  # day 1 is still open: visits_open and the visitors stored since
+        check_api(site, "rollup:visits_daily (open days)")  # day 1 is still open: the round's build of visits_open
     assert visits.closed_through(store, "test.example") is None
     closed = visits.close_due(store, at(DAY2, 0, 0) + 3 * 86400)
     assert [(d, n) for s, d, n in closed if s == "test.example"] == [(DAY1.date(), 7), (DAY2.date(), 1)]

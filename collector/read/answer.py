@@ -70,8 +70,8 @@ def _context(store: Store, config: Config, q: Query, today: dt.date, admin: bool
     wm = visits_open.watermark_of(mark)
     last = closed[0] if closed[1] else None
     return Context(today, policy.retention_days, last, k, {"ck0": int(k0), "ck1": int(k1)} if k > 1 else None,
-                   wm[0] if wm else None, wm[1] if wm else None,
-                   frozenset(int(days) for day, days in windows if day == last))
+                   wm.watermark_ms if wm else None, wm.open_from if wm else None,
+                   frozenset(int(days) for day, days in windows if day == last), wm.built_ms if wm else 0)
 
 
 def run(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> dict[str, Any]:

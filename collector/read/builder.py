@@ -18,7 +18,17 @@ from typing import Any
 
 from .. import visits, visits_open
 from .query import Condition, Filter, Logic, Query, conditions
-from .sources import EVENT_ROLLUPS, EVENTS_RAW, PAGE_DIMENSIONS, VISIT_ROLLUPS, VISITS_OPEN, VISITS_RAW, WINDOWS, Source
+from .sources import (
+    EVENT_ROLLUPS,
+    EVENTS_RAW,
+    OPEN_ROLLUPS,
+    PAGE_DIMENSIONS,
+    VISIT_ROLLUPS,
+    VISITS_OPEN,
+    VISITS_RAW,
+    WINDOWS,
+    Source,
+)
 from .suppress import fold_sql
 
 METRIC_PARTIALS = {"visitors": {"p_v"}, "visits": {"p_visits"}, "pageviews": {"p_pv"}, "events": {"p_ev"},
@@ -61,6 +71,7 @@ class Context:
     watermark_ms: int | None = None  # the closer's last round: every raw row stored by then is in visits_open
     open_from: dt.date | None = None  # ... for the days from this one on
     windows: frozenset[int] = frozenset()  # lengths of the whole page windows ending on closed_through
+    built_ms: int = 0  # the closer's current build of the open days in rollup shapes (0: none)
 
 
 def _sql_metrics(q: Query) -> tuple[str, ...]:
@@ -106,7 +117,10 @@ def build(q: Query, ctx: Context) -> Plan:
         cut = max(start, ctx.open_from) if kept and ctx.open_from else start
         if start < cut:  # open days the closer no longer keeps current (it has not closed them yet)
             parts.append((VISITS_RAW, start, min(q.date_to, cut - dt.timedelta(days=1))))
-        if cut <= q.date_to:
+        if cut <= q.date_to and kept and ctx.built_ms and rollup is not None:  # the closer's current build
+            parts.append((OPEN_ROLLUPS[(rollup.name, rollup.where)], cut, q.date_to))
+            params["built"] = ctx.built_ms
+        elif cut <= q.date_to:
             parts.append((VISITS_OPEN if kept else VISITS_RAW, cut, q.date_to))
             params["wm"] = ctx.watermark_ms or 0
     else:

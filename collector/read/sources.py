@@ -7,7 +7,7 @@ holds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .query import EVENT_VISIT_DIMENSIONS
@@ -87,6 +87,14 @@ VISIT_ROLLUPS = (
     _visit_rollup("visit_pages_daily", (), "kind = 'entry'", {"visit:entry_page": "page"}),
     _visit_rollup("visit_pages_daily", (), "kind = 'exit'", {"visit:exit_page": "page"}),
 )
+# The open days of each visit rollup: the same rows in the closer's current build (collector/open_rollups.py).
+_BUILD = "round = {built:UInt64}"
+OPEN_ROLLUPS = {
+    (r.name, r.where): replace(r, name=f"{r.name} (open days)", table="analytics.visits_open_daily",
+                               where=f"{r.where or kind} AND {_BUILD}")
+    for r, kind in zip(VISIT_ROLLUPS, ("kind = 'visits'", "kind = 'sources'", "kind = 'geo'", "kind = 'technology'",
+                                       "", ""), strict=True)
+}
 VISITS_RAW = Source("raw visits", "({visits})", {**_time("day", "start"), **_VISIT_COLUMNS,
                                                  "visit:entry_page": "entry_page", "visit:exit_page": "exit_page"},
                     _VISIT_RAW_PARTIALS, raw=True)
