@@ -25,6 +25,7 @@ from .cluster import check_name
 from .store import Store
 
 GRACE_MS = 10 * 60 * 1000  # a superseded build stays readable this long
+BUILT_TABLES = ("visits_open_daily", "page_lists")  # partitioned by the build's round
 _SOURCES = ("referrer_host", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 _GEO = ("country", "region", "city")
 _TECH = ("device", "browser", "browser_version", "os", "os_version")
@@ -69,16 +70,19 @@ def build(store: Store, round_ms: int, lo: dt.date) -> None:
 
 
 def drop_superseded(store: Store, current_ms: int) -> list[int]:
-    """Drop the builds older than the current one by more than GRACE_MS; return their rounds."""
+    """Drop the builds (and the page lists computed from them, collector/read/page_lists.py) older than the
+    current one by more than GRACE_MS; return their rounds."""
+    dropped: set[int] = set()
     with store.connection() as client:
-        old = [int(r[0]) for r in client.query(
-            "SELECT DISTINCT partition_id FROM system.parts WHERE database = 'analytics' AND active AND table = "
-            "{t:String} AND toUInt64(partition_id) < {before:UInt64}",
-            parameters={"t": local_name(store, "visits_open_daily"),
-                        "before": max(0, current_ms - GRACE_MS)}).result_rows]
-        for partition in old:
-            client.command(drop_partition_sql(store, "visits_open_daily", partition))
-    return old
+        for table in BUILT_TABLES:
+            old = [int(r[0]) for r in client.query(
+                "SELECT DISTINCT partition_id FROM system.parts WHERE database = 'analytics' AND active AND "
+                "table = {t:String} AND toUInt64(partition_id) < {before:UInt64}",
+                parameters={"t": local_name(store, table), "before": max(0, current_ms - GRACE_MS)}).result_rows]
+            for partition in old:
+                client.command(drop_partition_sql(store, table, partition))
+            dropped |= set(old)
+    return sorted(dropped)
 
 
 def local_name(store: Store, table: str) -> str:

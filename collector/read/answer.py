@@ -22,6 +22,10 @@ from .builder import Context
 from .query import Condition, Query, conditions
 
 COMPARISONS = {"previous_period", "year_over_year"}
+# (from, to, attempt) of the complete page lists of the site's current build (collector/read/page_lists.py).
+LISTS_SQL = ("(SELECT groupArray((date_from, date_to, attempt)) FROM analytics.page_lists WHERE site = {site:String} "
+             "AND kind = 'complete' AND round = (SELECT argMax(built_ms, watermark_ms) FROM analytics.visits_watermark "
+             "WHERE site = {site:String}))")
 RATE_METRICS = {"bounce_rate", "conversion_rate", "percentage"}  # change is a difference in points
 
 
@@ -64,14 +68,16 @@ def _context(store: Store, config: Config, q: Query, today: dt.date, admin: bool
     policy = config.sites[q.site]
     k = suppress.threshold(config, q.site, admin)
     key = cellkey.KEY_SQL if k > 1 else "(0, 0)"
-    ready = page_windows.READY_SQL if builder.pages(q) else "[]"  # the windows answer page lists only
-    closed, mark, (k0, k1), windows = store.query(
-        f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}, {ready}", {"site": q.site})[0]
+    # The page windows and lists answer page lists only.
+    ready, lists = (page_windows.READY_SQL, LISTS_SQL) if builder.pages(q) else ("[]", "[]")
+    closed, mark, (k0, k1), windows, listed = store.query(
+        f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}, {ready}, {lists}", {"site": q.site})[0]
     wm = visits_open.watermark_of(mark)
     last = closed[0] if closed[1] else None
     return Context(today, policy.retention_days, last, k, {"ck0": int(k0), "ck1": int(k1)} if k > 1 else None,
                    wm.watermark_ms if wm else None, wm.open_from if wm else None,
-                   frozenset(int(days) for day, days in windows if day == last), wm.built_ms if wm else 0)
+                   frozenset(int(days) for day, days in windows if day == last), wm.built_ms if wm else 0,
+                   tuple((a, b, int(n)) for a, b, n in listed))
 
 
 def run(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from .query import Condition, Filter, Logic, Query, conditions
 from .sources import (
     EVENT_ROLLUPS,
     EVENTS_RAW,
+    LISTS,
     OPEN_ROLLUPS,
     PAGE_DIMENSIONS,
     VISIT_ROLLUPS,
@@ -72,6 +73,7 @@ class Context:
     open_from: dt.date | None = None  # ... for the days from this one on
     windows: frozenset[int] = frozenset()  # lengths of the whole page windows ending on closed_through
     built_ms: int = 0  # the closer's current build of the open days in rollup shapes (0: none)
+    lists: tuple[tuple[dt.date, dt.date, int], ...] = ()  # (from, to, attempt) of the page lists of that build
 
 
 def _sql_metrics(q: Query) -> tuple[str, ...]:
@@ -97,12 +99,27 @@ def _check_raw(start: dt.date, ctx: Context) -> None:
 
 def build(q: Query, ctx: Context) -> Plan:
     """The plan answering `q` (without scroll_depth, see `scroll_plan`)."""
-    dims, partials = set(q.dimensions) | set(q.filter_dims), _partials(q)
     params: dict[str, Any] = {"site": q.site, "k": ctx.k}
     if ctx.k > 1:
         if ctx.cell_key is None:
             raise ValueError("a reader's answer needs the site's cell key")  # never noise with a known key
         params |= ctx.cell_key
+    listed = _listed(q, ctx, params)
+    inner, parts = listed if listed else inner_of(q, ctx, params)
+    first = parts[0][0]
+    merge = f"{first.sketch}Merge{first.sketch_params}"
+    metrics = _sql_metrics(q)
+    outer = {m: METRIC_SQL[m].format(merge=merge) for m in metrics}
+    sql = fold_sql(inner, len(q.dimensions), outer, merge, _order(q, metrics), perturb=ctx.k > 1,
+                   many=pages(q), counted=listed is not None)
+    sources = [f"{'raw' if s.raw else 'rollup'}:{s.name} {a.isoformat()}..{b.isoformat()}" for s, a, b in parts]
+    return Plan(sql, params, sources, q.dimensions, metrics)
+
+
+def inner_of(q: Query, ctx: Context, params: dict[str, Any]) -> tuple[str, list[tuple[Source, dt.date, dt.date]]]:
+    """(SQL of the rows the fold takes: columns g0..gN-1, a visitors sketch state p_v and the partial sums
+    the query needs; the parts read), adding the parameters it uses to `params`."""
+    dims, partials = set(q.dimensions) | set(q.filter_dims), _partials(q)
     parts: list[tuple[Source, dt.date, dt.date]] = []
     event_rollup = None if q.session else next((s for s in EVENT_ROLLUPS if s.covers(dims, partials)), None)
     # No event rollup holds it and no event dimension asks for events: visits hold the same numbers.
@@ -130,9 +147,7 @@ def build(q: Query, ctx: Context) -> Plan:
         if source.raw:
             _check_raw(start, ctx)
     first = parts[0][0]
-    merge = f"{first.sketch}Merge{first.sketch_params}"
     union = " UNION ALL ".join(_part(q, s, i, a, b, partials, params) for i, (s, a, b) in enumerate(parts))
-    metrics = _sql_metrics(q)
     groups = [f"g{i}" for i in range(len(q.dimensions))]
     aggs = [f"{first.sketch}MergeState{first.sketch_params}(p_v) AS p_v"]
     aggs += [f"sum({p}) AS {p}" for p in sorted(partials - {"p_v"})]
@@ -141,11 +156,26 @@ def build(q: Query, ctx: Context) -> Plan:
     # window its rows per page, and either alone is the inner query as it is.
     inner = union if len(parts) == 1 and first.grouped else \
         f"SELECT {', '.join(groups + aggs)} FROM ({union}) GROUP BY {', '.join(groups) or 'tuple()'}"
-    outer = {m: METRIC_SQL[m].format(merge=merge) for m in metrics}
-    sql = fold_sql(inner, len(q.dimensions), outer, merge, _order(q, metrics), perturb=ctx.k > 1,
-                   many=pages(q))
-    sources = [f"{'raw' if s.raw else 'rollup'}:{s.name} {a.isoformat()}..{b.isoformat()}" for s, a, b in parts]
-    return Plan(sql, params, sources, q.dimensions, metrics)
+    return inner, parts
+
+
+def _listed(q: Query, ctx: Context, params: dict[str, Any]) -> tuple[str, list[tuple[Source, dt.date, dt.date]]] | None:
+    """The rows of a page list the closer keeps ready for `q`'s range (collector/read/page_lists.py), with each
+    page's visitors already counted (`vis`), when `q` lists pages of one kind without filters over such a
+    range and asks only for columns the list holds; else None."""
+    if q.filters or len(q.dimensions) != 1 or not ctx.built_ms:
+        return None
+    source = LISTS.get(q.dimensions[0])
+    attempt = dict(((a, b), n) for a, b, n in sorted(ctx.lists)).get((q.date_from, q.date_to))
+    if source is None or attempt is None or not _partials(q) <= set(source.partials):
+        return None
+    params |= {"built": ctx.built_ms, "attempt": attempt, "from0": q.date_from, "to0": q.date_to}
+    cols = [f"{source.columns[q.dimensions[0]]} AS g0", "uniques AS vis"]
+    cols += [f"{source.partials[p]} AS {p}" for p in sorted(_partials(q))]
+    sql = (f"SELECT {', '.join(cols)} FROM {source.table} WHERE site = {{site:String}} AND round = {{built:UInt64}} "
+           "AND date_from = {from0:Date} AND date_to = {to0:Date} AND attempt = {attempt:UInt64} "
+           f"AND {source.where}")
+    return sql, [(source, q.date_from, q.date_to)]
 
 
 def _windowed(part: tuple[Source, dt.date, dt.date], ctx: Context, dims: set[str],

@@ -122,6 +122,15 @@ WINDOWS = {
 
 PAGE_DIMENSIONS = frozenset({"event:page", "visit:entry_page", "visit:exit_page"})
 
+# The page lists of the standard ranges as of the closer's current build, each page's visitors counted
+# (collector/read/page_lists.py): one row per page, read as they are.
+_LIST_PARTIALS = {"p_v": "visitors", "p_visits": "visit_count", "p_bounces": "bounces", "p_pv": "pageviews",
+                  "p_dur": "duration_s", "p_ev": "events"}
+LISTS = {dim: Source(f"page lists ({kind})", "analytics.page_lists", {dim: "page"},
+                     {p: _LIST_PARTIALS[p] for p in (("p_v", "p_pv") if kind == "page" else _LIST_PARTIALS)},
+                     where=f"kind = '{kind}'")
+         for dim, kind in (("event:page", "page"), ("visit:entry_page", "entry"), ("visit:exit_page", "exit"))}
+
 _GOAL = "if(type = 'custom', name, '')"
 EVENT_ROLLUPS = (
     Source("site_daily", "analytics.site_daily", _time("day", None),

@@ -34,7 +34,7 @@ OTHER = "(other)"
 
 def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, order: Sequence[str],
              perturb: bool = False, k: str = "{k:UInt64}", key: str = cellkey.PARAM_KEY,
-             many: bool = False) -> str:
+             many: bool = False, counted: bool = False) -> str:
     """Wrap `inner` (columns g0..gN-1, a visitors sketch state `p_v` and partial sums) in the fold.
 
     Output columns: d0..dN-1 (strings, `(other)` for folded rows), the `metrics` (name -> SQL over the
@@ -43,7 +43,8 @@ def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, ord
     LIMIT), `exact_visitors`. Parameters: {site:String}, {k:UInt64} (or the SQL `k`), {limit:UInt64},
     {offset:UInt64}, and when perturbing the cell key's {ck0:UInt64} and {ck1:UInt64} (`cellkey.key_of`;
     or the SQL `key`). `order` lists ORDER BY terms over d* and metric names. `many`: the result has many
-    rows with large sketches (a page list), so only the folded rows' sketches are merged again."""
+    rows with large sketches (a page list), so only the folded rows' sketches are merged again. `counted`:
+    `inner` also has each row's visitors counted, as `vis`."""
     def released(count: str) -> str:
         return cellkey.noisy_sql(count, k, key) if perturb else count
 
@@ -56,9 +57,9 @@ def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, ord
         else f"{merge}(p_v)"
     metrics = {name: sql.replace(f"{merge}(p_v)", once) for name, sql in metrics.items()}
     tiebreak = "".join(f", {g} ASC" for g in groups)
-    ranked = (f"SELECT *, finalizeAggregation(p_v) AS vis, sum(finalizeAggregation(p_v)) OVER (ORDER BY "
-              f"finalizeAggregation(p_v) ASC{tiebreak} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum "
-              f"FROM ({inner})")
+    vis = "vis" if counted else "finalizeAggregation(p_v)"
+    ranked = (f"SELECT *,{'' if counted else f' {vis} AS vis,'} sum({vis}) OVER (ORDER BY {vis} ASC{tiebreak} "
+              f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cum FROM ({inner})")
     small = f"vis < {k}" + (f" OR {released('vis')} < {k}" if perturb else "")
     flagged = f"SELECT *, {small} OR (cum > 0 AND cum < {k}) AS fold FROM ({ranked})"
     dims = [f"if(fold, '{OTHER}', {g}) AS d{i}" for i, g in enumerate(groups)]
