@@ -23,6 +23,7 @@ from .settings import SCHEMAS_DIR, Settings
 log = logging.getLogger("collector.store")
 MIGRATIONS_DIR = SCHEMAS_DIR / "clickhouse"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+READ_HANDLES = 2  # embedded: reads at once on handles of their own (one per core of a small machine)
 
 
 class MigrationsMissing(RuntimeError):
@@ -35,7 +36,8 @@ class StoreLocked(RuntimeError):
 
 class Store:
     """The store's connections. Embedded: one chDB client shared by every thread under a lock (chDB hosts
-    one engine per process and a handle runs one query at a time). Server: a small pool of HTTP clients,
+    one engine per process and a handle runs one query at a time), and for reads handles of their own
+    (`reading`). Server: a small pool of HTTP clients,
     one per concurrent caller, so the writer, housekeeping, visits closing and rights requests of a
     process run side by side as they would on any ClickHouse server."""
 
@@ -55,10 +57,24 @@ class Store:
         self._made = 1
         self._pool_lock = threading.Lock()
         self._every = [client]
+        self._read_idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._read_slots = threading.BoundedSemaphore(READ_HANDLES)
+        self.generation = 0  # moves after every use of `connection` (see there)
+        self.memo: dict[Any, Any] = {}  # the read side's short-lived facts (collector/read/answer.py)
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Any]:
-        """A client for this thread alone until the block ends (embedded: the one client, under the lock)."""
+        """A client for this thread alone until the block ends (embedded: the one client, under the lock).
+        Whatever it does may change the facts reads plan with (collector/read/answer.py): `generation` moves
+        when it ends. Raw event inserts (`insert_rows`) change none and leave it."""
+        try:
+            with self._connect() as client:
+                yield client
+        finally:
+            self.generation += 1
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[Any]:
         if self._factory is None:
             with self.lock:
                 yield self.client
@@ -76,6 +92,27 @@ class Store:
             finally:
                 self._idle.put(client)
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A client for a read that writes nothing (the stats API, the dashboard). Embedded: a handle of its own
+        on the engine, never the writer's lock, at most READ_HANDLES at once (chDB lets handles share the
+        engine and releases the GIL while it works, so two reads use both cores); server: a pooled client."""
+        if not self.embedded or not self.path:
+            with self.connection() as client:
+                yield client
+            return
+        with self._read_slots:
+            try:
+                client = self._read_idle.get_nowait()
+            except queue.Empty:
+                client = clickhouse_connect.get_client(dsn=f"chdb://{self.path}")
+                with self._pool_lock:
+                    self._every.append(client)
+            try:
+                yield client
+            finally:
+                self._read_idle.put(client)
+
     @property
     def connections_made(self) -> int:
         return self._made
@@ -91,7 +128,7 @@ class Store:
     def insert_rows(self, table: str, columns: Sequence[str], block: bytes, token: str) -> None:
         """Insert a JSONCompactEachRow block; `token` makes a retry of the same block a no-op."""
         settings = {"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1}
-        with self.connection() as client:
+        with self._connect() as client:
             client.raw_insert(table, list(columns), block, settings=settings, fmt="JSONCompactEachRow")
 
     def close(self) -> None:

@@ -14,18 +14,22 @@ from all of the visitor's stored events. Each raw row carries the time it was st
    it writes that visitor's row for every day it has events on, a day whose visit a late event moved to the
    day before getting empty arrays; the version is the store time of the visitor's newest event and how many
    events were seen, so it only grows with what was seen and the newest state wins (ReplacingMergeTree);
-3. records W' for every site it has seen (the greatest watermark wins).
+3. builds the open days in the shapes of the visit rollups from visits_open (collector/open_rollups.py), when
+   rows were stored since the last round or no build exists yet;
+4. records W' for every site it has seen, with the build (the greatest watermark wins).
 
-A read of days from `open_from` on (see collector/read/builder.py) takes the rows of `visits_open` of the
+A read of days from `open_from` on (see collector/read/builder.py) takes the current build as it takes the
+day rollups, as of the round. What no visit rollup holds, it takes from the rows of `visits_open` of the
 visitors without rows stored after W and sessionises at query time only those with rows stored after W:
 the visitors active in the last minute or two, never whole days. Nothing lives in a process: every process
 and machine reads the same rows and gets the same visits. A repeated round, a crash half-way (W is written
 last) or two closers at once write identical rows or rows an equal or newer version replaces.
 
 A late event (up to the accepted past window) that changes a visit already in `visits_open` makes its
-visitor "stored after W": reads sessionise that visitor from raw rows at once, and the next round rewrites its
-rows with a greater version, which replaces the old state (a visit split, merged, moved to another day or
-given another source). The day rollups never see a correction: they are written once per day, when final.
+visitor "stored after W": the next round rewrites its rows with a greater version, which replaces the old
+state (a visit split, merged, moved to another day or given another source), and builds the open days again
+(reads that sessionise the fresh visitors count it at once). The day rollups never see a correction: they are
+written once per day, when final.
 """
 
 from __future__ import annotations

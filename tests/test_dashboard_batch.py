@@ -106,3 +106,26 @@ def test_the_items_of_one_view_share_one_read_of_the_store_facts(store: Any) -> 
         assert answer.context(store, config, q, today, admin=True) is first
         assert first.closed_through is None
     assert answer.context(store, config, q, today, admin=True).closed_through == closed
+
+
+def test_facts_are_kept_a_moment_unless_this_process_changes_the_store(store: Any) -> None:
+    """Outside a batch the facts are kept for FACTS_TTL_S, and read again after anything this process ran
+    on the store's connection (a closer round, a day closed, a purge); raw event inserts change no fact."""
+    import datetime as dt
+
+    from collector import config as config_mod
+    from collector.read import answer, query
+
+    config = config_mod.parse({"sites": {"test.example": {"domains": ["test.example"]}}})
+    today = dt.datetime.now(dt.UTC).date()
+    q = query.parse({"site_id": "test.example", "metrics": ["visitors"], "date_range": "7d"}, today)
+    first = answer.context(store, config, q, today, admin=True)
+    store.insert_rows("analytics.events", ["site", "ts", "type", "visitor_id", "retention_days"],
+                      b'["test.example", "2026-01-01 00:00:00", "pageview", 1, 30]\n', "facts-test")
+    assert answer.context(store, config, q, today, admin=True) is first  # at most a second old
+    closed = today - dt.timedelta(days=2)
+    store.command("INSERT INTO analytics.visits_closed (site, day, visit_count, retention_days) "
+                  f"VALUES ('test.example', '{closed.isoformat()}', 0, 400)")
+    assert answer.context(store, config, q, today, admin=True).closed_through == closed
+    stricter = config_mod.parse({"sites": {"test.example": {"domains": ["test.example"], "retention_days": 9}}})
+    assert answer.context(store, stricter, q, today, admin=True).raw_days == 9  # another config: never old facts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import threading
 
 import pytest
 from canaries import CANARY_IPS, CANARY_UA, needles
@@ -222,3 +223,26 @@ def test_each_backfill_selects_what_its_view_selects() -> None:
     for name in backfills:
         view = next(n for n in files if n.endswith(name.split("_", 1)[1].replace("_backfill", "_mv")))
         assert select(files[name]) == select(files[view]), name
+
+
+def test_reads_run_on_handles_of_their_own_beside_the_writer(store) -> None:
+    # The stats API and dashboard read through store.reading(): on the embedded store, handles of their own on
+    # the engine, so a read neither waits for nor holds the writer's lock, and two reads run at once.
+    if not store.embedded:
+        pytest.skip("a server's pooled clients are tested in server mode")
+    store.command("INSERT INTO analytics.events (site, ts, type, visitor_id, retention_days) "
+                  "VALUES ('s', now(), 'pageview', 1, 30)")
+    seen: list[object] = []
+
+    def read() -> None:
+        with store.reading() as first, store.reading() as second:
+            seen.extend([first, second])
+            seen.append(first.query("SELECT count() FROM analytics.events").result_rows[0][0])
+
+    with store.lock:  # the writer holds the lock (an insert, a piece of closing)
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(60)  # a read that needed the lock would still be waiting
+        assert not reader.is_alive()
+    first, second, count = seen
+    assert count == 1 and first is not second and store.client not in (first, second)

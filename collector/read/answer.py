@@ -8,6 +8,7 @@ it (the dashboard, CSV export) inherits the rule. `to_csv` is the CSV form of an
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,6 +23,9 @@ from .builder import Context
 from .query import Condition, Query, conditions
 
 COMPARISONS = {"previous_period", "year_over_year"}
+# The facts a plan needs are kept this long by the process, unless it changed the store since (Store.generation);
+# older facts are safe (see `one_moment`): another process's change is seen within a second.
+FACTS_TTL_S = 1.0
 # (from, to, attempt) of the complete page lists of the site's current build (collector/read/page_lists.py).
 LISTS_SQL = ("(SELECT groupArray((date_from, date_to, attempt)) FROM analytics.page_lists WHERE site = {site:String} "
              "AND kind = 'complete' AND round = (SELECT argMax(built_ms, watermark_ms) FROM analytics.visits_watermark "
@@ -30,7 +34,7 @@ RATE_METRICS = {"bounce_rate", "conversion_rate", "percentage"}  # change is a d
 
 
 def execute(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with store.connection() as client:
+    with store.reading() as client:
         result = client.query(sql, parameters=params)
     names = result.column_names
     return [dict(zip(names, row, strict=True)) for row in result.result_rows]
@@ -43,8 +47,9 @@ _moment: ContextVar[dict[tuple[Any, ...], Context] | None] = ContextVar("answer_
 def one_moment() -> Iterator[None]:
     """Answers run inside share one read of the store's facts per site and reader (`context`): the cards of
     one dashboard view are one view at one moment. Facts a little older than the store's are safe: a day
-    closed since is still in visits_open, visitors stored since an older watermark are sessionised from raw
-    rows, a page window written since is simply not used."""
+    closed since is still in visits_open and in the build the facts name, a build or page list superseded
+    since stays readable for minutes (collector/open_rollups.py), visitors stored since an older watermark are
+    sessionised from raw rows, a page window written since is simply not used."""
     token = _moment.set({})
     try:
         yield
@@ -54,11 +59,20 @@ def one_moment() -> Iterator[None]:
 
 def context(store: Store, config: Config, q: Query, today: dt.date, admin: bool) -> Context:
     """What the builder needs to know about the store, read in one round: the closed days, the open days'
-    watermark, the page windows ready and, for a reader with k > 1, the site's cell key."""
+    watermark and build, the page windows and lists ready and, for a reader with k > 1, the site's cell key.
+    Read once per view (`one_moment`), and kept for FACTS_TTL_S unless this process changed the store."""
     memo, key = _moment.get(), (q.site, admin, today, builder.pages(q))
     if memo is not None and key in memo:
         return memo[key]
-    ctx = _context(store, config, q, today, admin)
+    generation, now = store.generation, time.monotonic()
+    # What the config gives the context is part of the key: a reloaded config is never answered with old facts.
+    kept = ("facts", *key, suppress.threshold(config, q.site, admin), config.sites[q.site].retention_days)
+    cached = store.memo.get(kept)
+    if cached is not None and cached[0] == generation and now - cached[1] < FACTS_TTL_S:
+        ctx = cached[2]
+    else:
+        ctx = _context(store, config, q, today, admin)
+        store.memo[kept] = (generation, now, ctx)
     if memo is not None:
         memo[key] = ctx
     return ctx
@@ -70,8 +84,10 @@ def _context(store: Store, config: Config, q: Query, today: dt.date, admin: bool
     key = cellkey.KEY_SQL if k > 1 else "(0, 0)"
     # The page windows and lists answer page lists only.
     ready, lists = (page_windows.READY_SQL, LISTS_SQL) if builder.pages(q) else ("[]", "[]")
-    closed, mark, (k0, k1), windows, listed = store.query(
-        f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}, {ready}, {lists}", {"site": q.site})[0]
+    with store.reading() as client:
+        closed, mark, (k0, k1), windows, listed = client.query(
+            f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}, {ready}, {lists}",
+            parameters={"site": q.site}).result_rows[0]
     wm = visits_open.watermark_of(mark)
     last = closed[0] if closed[1] else None
     return Context(today, policy.retention_days, last, k, {"ck0": int(k0), "ck1": int(k1)} if k > 1 else None,
