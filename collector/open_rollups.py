@@ -65,7 +65,7 @@ GROUP BY GROUPING SETS ({_SETS})
 
 def build(store: Store, round_ms: int, lo: dt.date) -> None:
     """Write the build of round `round_ms`: every site's open days from `lo` on, from visits_open as it is."""
-    with store.connection() as client:
+    with store.beside_writer() as client:  # reads and writes only the closer's tables: the writer never waits
         client.command(BUILD_SQL, parameters={"round": round_ms, "lo": lo})
 
 

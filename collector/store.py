@@ -37,7 +37,7 @@ class StoreLocked(RuntimeError):
 class Store:
     """The store's connections. Embedded: one chDB client shared by every thread under a lock (chDB hosts
     one engine per process and a handle runs one query at a time), and for reads handles of their own
-    (`reading`). Server: a small pool of HTTP clients,
+    (`beside_writer`). Server: a small pool of HTTP clients,
     one per concurrent caller, so the writer, housekeeping, visits closing and rights requests of a
     process run side by side as they would on any ClickHouse server."""
 
@@ -93,10 +93,12 @@ class Store:
                 self._idle.put(client)
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[Any]:
-        """A client for a read that writes nothing (the stats API, the dashboard). Embedded: a handle of its own
-        on the engine, never the writer's lock, at most READ_HANDLES at once (chDB lets handles share the
-        engine and releases the GIL while it works, so two reads use both cores); server: a pooled client."""
+    def beside_writer(self) -> Iterator[Any]:
+        """A client for work that need not wait for the writer: reads (the stats API, the dashboard) and the
+        closer's builds and page lists. Embedded: a handle of its own on the engine, never the writer's lock,
+        at most READ_HANDLES at once (chDB lets handles share the engine and releases the GIL while it works,
+        so two of them use both cores); server: a pooled client. A caller that changes what reads plan with
+        says so (`changed`)."""
         if not self.embedded or not self.path:
             with self.connection() as client:
                 yield client
@@ -112,6 +114,10 @@ class Store:
                 yield client
             finally:
                 self._read_idle.put(client)
+
+    def changed(self) -> None:
+        """Work beside the writer changed the facts reads plan with (see `connection`)."""
+        self.generation += 1
 
     @property
     def connections_made(self) -> int:

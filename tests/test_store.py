@@ -226,7 +226,7 @@ def test_each_backfill_selects_what_its_view_selects() -> None:
 
 
 def test_reads_run_on_handles_of_their_own_beside_the_writer(store) -> None:
-    # The stats API and dashboard read through store.reading(): on the embedded store, handles of their own on
+    # The stats API and dashboard read through store.beside_writer(): on the embedded store, handles of their own on
     # the engine, so a read neither waits for nor holds the writer's lock, and two reads run at once.
     if not store.embedded:
         pytest.skip("a server's pooled clients are tested in server mode")
@@ -235,7 +235,7 @@ def test_reads_run_on_handles_of_their_own_beside_the_writer(store) -> None:
     seen: list[object] = []
 
     def read() -> None:
-        with store.reading() as first, store.reading() as second:
+        with store.beside_writer() as first, store.beside_writer() as second:
             seen.extend([first, second])
             seen.append(first.query("SELECT count() FROM analytics.events").result_rows[0][0])
 

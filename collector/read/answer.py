@@ -34,7 +34,7 @@ RATE_METRICS = {"bounce_rate", "conversion_rate", "percentage"}  # change is a d
 
 
 def execute(store: Store, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with store.reading() as client:
+    with store.beside_writer() as client:
         result = client.query(sql, parameters=params)
     names = result.column_names
     return [dict(zip(names, row, strict=True)) for row in result.result_rows]
@@ -69,7 +69,7 @@ def context(store: Store, config: Config, q: Query, today: dt.date, admin: bool)
     kept = ("facts", *key, suppress.threshold(config, q.site, admin), config.sites[q.site].retention_days)
     cached = store.memo.get(kept)
     if cached is not None and cached[0] == generation and now - cached[1] < FACTS_TTL_S:
-        ctx = cached[2]
+        ctx: Context = cached[2]
     else:
         ctx = _context(store, config, q, today, admin)
         store.memo[kept] = (generation, now, ctx)
@@ -84,7 +84,7 @@ def _context(store: Store, config: Config, q: Query, today: dt.date, admin: bool
     key = cellkey.KEY_SQL if k > 1 else "(0, 0)"
     # The page windows and lists answer page lists only.
     ready, lists = (page_windows.READY_SQL, LISTS_SQL) if builder.pages(q) else ("[]", "[]")
-    with store.reading() as client:
+    with store.beside_writer() as client:
         closed, mark, (k0, k1), windows, listed = client.query(
             f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}, {ready}, {lists}",
             parameters={"site": q.site}).result_rows[0]

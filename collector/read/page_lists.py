@@ -80,6 +80,7 @@ def _write_one(store: Store, site: str, ctx: builder.Context, start: dt.date, en
                        "{s_from:Date}, {s_to:Date}, 'complete', {s_attempt:UInt64}, '', 0, 0, 0, 0, 0, 0, "
                        "uniqCombined64State(12)(number) FROM numbers(0)", head))  # written last
     for sql, params in statements:
-        with store.connection() as client:
+        with store.beside_writer() as client:  # the writer never waits for a list
             client.command(sql, parameters=params)
+    store.changed()
     return True

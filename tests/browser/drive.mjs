@@ -75,10 +75,16 @@ const SCENARIOS = {
   // Every event type of the tracker on one page, ending with an outbound click that leaves it.
   async core(context, rec) {
     const p = await context.newPage();
-    // The tracker counts engaged time only while the page is visible, and a headless page is not
-    // guaranteed to be: without it the first page's engagement is sometimes never sent.
+    // The tracker counts engaged time only while the page is visible, in ticks of 500 ms: the first page's
+    // engagement is sent at the SPA navigation only if a tick found it visible. So the page is brought to
+    // the front, and the navigation waits until the page itself has seen a second of visible time.
+    await p.addInitScript(() => {
+      window.__visibleMs = 0;
+      setInterval(() => { if (!document.hidden) window.__visibleMs += 100; }, 100);
+    });
     await p.bringToFront();
     await p.goto(page('core'));
+    await p.bringToFront();
     await untilEvents(rec, 'pageview', { type: 'pageview' });
     await p.click('#signup');
     await p.click('#slow');
@@ -91,6 +97,7 @@ const SCENARIOS = {
     await p.click('#hero');
     await p.evaluate(() => { pa.track('Evaluated', { n: 1, ok: true, long: 'x'.repeat(300) }); pa.expose('hero', 'B'); });
     await p.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await p.waitForFunction(() => window.__visibleMs >= 1000, null, { timeout: WAIT_MS });
     await p.click('#spa');
     await untilEvents(rec, 'second pageview', { type: 'pageview', $n: 2 }, { type: 'custom', name: 'Signup' },
       { type: 'click', kind: 'heatmap' }, { type: 'engagement' });
@@ -195,7 +202,10 @@ const userAgent = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, li
 const browser = await chromium.launch({
   executablePath: input.chromium,
   headless: true,
+  // Pages are never backgrounded: a hidden page stops the tracker's engaged-time ticks.
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
+    '--disable-background-timer-throttling',
     '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync',
     `--user-agent=${userAgent}`],
 });
