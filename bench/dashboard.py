@@ -32,7 +32,7 @@ from starlette.testclient import TestClient
 from collector import config as config_mod
 from collector import visits, visits_open
 from collector.app import create_app
-from collector.read import assets, page_lists
+from collector.read import assets, card_lists
 from collector.settings import Settings
 from collector.store import migrate, open_store
 
@@ -43,7 +43,8 @@ from .table import Row
 QUERY_RUNS = 7
 SITE = "bench.example"
 PASSWORD = "bench-reader"
-TARGET_MS = 150
+TARGET_MS = 300  # the first load, as one batch and as separate requests six at a time
+REQUEST_TARGET_MS = 100  # each request of it (p50)
 CONFIG = f"""
 [sites."{SITE}"]
 domains = ["{SITE}"]
@@ -165,12 +166,12 @@ def run(rows: int) -> dict[str, Any]:
         migrate(store)
         fill_s = _fill(store, rows)
         # A running collector has closed every day that can no longer change into the visit rollups, and its
-        # last round has built the open days (today, yesterday) and the standard ranges' page lists (its visits
+        # last round has built the open days (today, yesterday) and the standard ranges' card lists (its visits
         # thread, every minute). Start from that state: the app's own first round then finds nothing new.
         now = time.time()
         visits.close_due(store, now)
         visits_open.update_open(store, now)
-        page_lists.keep_ready(store, config_mod.load(config), now)
+        card_lists.keep_ready(store, config_mod.load(config), now)
         _optimize(store)
         with TestClient(create_app(settings, store=store)) as client:
             client.post("/dashboard/login", data={"user": "owner", "password": PASSWORD})
@@ -199,7 +200,8 @@ def dashboard_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
             f"one batch request (read user, suppressed), median of {QUERY_RUNS}; all days closed {c['batch_ms']:.0f} ms; "
             f"as {o['requests']} separate requests: {o['server_ms']:.0f} ms one after another, {o['parallel_ms']:.0f} ms "
             f"six at a time, slowest {o['slowest_ms']:.0f} ms (all closed: {c['server_ms']:.0f} / {c['parallel_ms']:.0f} / "
-            f"{c['slowest_ms']:.0f} ms); target <= {TARGET_MS} ms", o["batch_ms"] <= TARGET_MS),
+            f"{c['slowest_ms']:.0f} ms); target <= {TARGET_MS} ms both ways, each request <= {REQUEST_TARGET_MS} ms",
+            max(o["batch_ms"], o["parallel_ms"]) <= TARGET_MS and o["slowest_ms"] <= REQUEST_TARGET_MS),
         Row("Dashboard: page transfer size", f"{(page + o['batch_gzip_bytes']) / 1024:.0f} KiB",
             f"HTML + {r['static_files']} scripts/styles gzip {page / 1024:.1f} KiB (uPlot included, cached as immutable), "
             f"first view's batch {o['batch_gzip_bytes'] / 1024:.1f} KiB gzipped ({r['json'] / 1024:.1f} KiB of JSON)"),

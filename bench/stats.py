@@ -4,10 +4,10 @@
 
 - p50 of each dashboard query through the stats API's code (parse, build, run, suppress; no HTTP) on
   generated events over 30 days: with the last two days open, first before any round of the closer (their
-  visits sessionised from raw events), then after its rounds (the open days from the round's build, page lists
+  visits sessionised from raw events), then after its rounds (the open days from the round's build, card lists
   from the round's lists); then with every day closed (all from rollups), printed side by side.
 - The closer's round at this traffic: the first one (every open day's raw rows), and a steady one after two
-  minutes of traffic (what the visits thread spends every minute), each with its page lists.
+  minutes of traffic (what the visits thread spends every minute), each with its card lists.
 - The sessioniser: seconds to close the 30 days, and the longest single day (the store lock is held that
   long, so it is the longest the writer waits).
 - The cost of the cell-key noise on a reader's answers: each dashboard query's p50 as a reader (k = 5: noise
@@ -30,7 +30,7 @@ from typing import Any
 
 from collector import config as config_mod
 from collector import page_windows, visits, visits_open
-from collector.read import answer, cellkey, page_lists, query
+from collector.read import answer, card_lists, cellkey, query
 from collector.settings import Settings
 from collector.store import Store, migrate, open_store
 
@@ -158,7 +158,7 @@ def run(rows: int) -> dict[str, Any]:
         first_round = visits_open.update_open(store, now)
         first_round_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        page_lists.keep_ready(store, config, now)
+        card_lists.keep_ready(store, config, now)
         first_lists_s = time.perf_counter() - t0
         # Two minutes of traffic, then a round as the closer runs one every minute: its cost at this traffic.
         tail = max(1, rows // (30 * 24 * 30))
@@ -167,9 +167,9 @@ def run(rows: int) -> dict[str, Any]:
         steady = visits_open.update_open(store, now)
         steady_round_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        page_lists.keep_ready(store, config, now)
+        card_lists.keep_ready(store, config, now)
         steady_lists_s = time.perf_counter() - t0
-        open_days = _queries(store, config, today)  # the open days from the round's build and page lists
+        open_days = _queries(store, config, today)  # the open days from the round's build and card lists
         visits.close_due(store, now + 3 * 86400)
         for table in ROLLUPS:
             store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
@@ -200,7 +200,7 @@ def stats_rows(rows: int = 10_000_000) -> tuple[list[Row], dict[str, Any]]:
     out.append(Row(f"Visits: sessionise {r['closed_days']} closed days", f"{r['close_s']:.1f} s",
                    f"{r['close_s'] / r['rows'] * 1e6:.2f} us/event, once per day; longest day {r['longest_day_s']:.2f} s (store lock held); "
                    f"then the page windows of the newest closed day {r['windows_s']:.2f} s"))
-    out.append(Row("Closer round (open days built, page lists written), every minute", f"{r['steady_round_s'] + r['steady_lists_s']:.2f} s",
+    out.append(Row("Closer round (open days built, card lists written), every minute", f"{r['steady_round_s'] + r['steady_lists_s']:.2f} s",
                    f"after two minutes of traffic ({r['steady_round_rows']:,} raw rows): build {r['steady_round_s']:.2f} s, "
                    f"lists {r['steady_lists_s']:.2f} s; the first round ({r['first_round_rows']:,} raw rows) "
                    f"{r['first_round_s']:.1f} s + lists {r['first_lists_s']:.2f} s"))

@@ -22,7 +22,7 @@ from .errors import ClientError
 from .handoff import OwnerLink, drain_orphans
 from .ingest import CSP_HTML, CSP_OTHER
 from .process import ONE_PROCESS, OWNER, SERVER, WORKER, Process
-from .read import cellkey, dashboard, page_lists, sql, stats, suppress
+from .read import card_lists, cellkey, dashboard, sql, stats, suppress
 from .settings import Settings
 from .state import TRACKER_FILES, Collector, build_collector, open_spool
 from .store import Store, migrate, open_store
@@ -178,7 +178,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time, store
             db, clock, settings.ts_past_window_s, rollup_days,
             first=lambda: suppress.publish_thresholds(db, collector.config, clock()),
             then=lambda: (visits_open.update_open(db, clock(), settings.ts_past_window_s),
-                          page_lists.keep_ready(db, collector.config, clock())))
+                          card_lists.keep_ready(db, collector.config, clock())))
         if closer is not None:
             cellkey.ensure_keys(db, collector.config, clock())  # before any read answer needs one
             closer.start()

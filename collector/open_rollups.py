@@ -25,7 +25,7 @@ from .cluster import check_name
 from .store import Store
 
 GRACE_MS = 10 * 60 * 1000  # a superseded build stays readable this long
-BUILT_TABLES = ("visits_open_daily", "page_lists")  # partitioned by the build's round
+BUILT_TABLES = ("visits_open_daily", "card_lists")  # partitioned by the build's round
 _SOURCES = ("referrer_host", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 _GEO = ("country", "region", "city")
 _TECH = ("device", "browser", "browser_version", "os", "os_version")
@@ -70,7 +70,7 @@ def build(store: Store, round_ms: int, lo: dt.date) -> None:
 
 
 def drop_superseded(store: Store, current_ms: int) -> list[int]:
-    """Drop the builds (and the page lists computed from them, collector/read/page_lists.py) older than the
+    """Drop the builds (and the card lists computed from them, collector/read/card_lists.py) older than the
     current one by more than GRACE_MS; return their rounds."""
     dropped: set[int] = set()
     with store.connection() as client:

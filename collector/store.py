@@ -95,7 +95,7 @@ class Store:
     @contextlib.contextmanager
     def beside_writer(self) -> Iterator[Any]:
         """A client for work that need not wait for the writer: reads (the stats API, the dashboard) and the
-        closer's builds and page lists. Embedded: a handle of its own on the engine, never the writer's lock,
+        closer's builds and card lists. Embedded: a handle of its own on the engine, never the writer's lock,
         at most READ_HANDLES at once (chDB lets handles share the engine and releases the GIL while it works,
         so two of them use both cores); server: a pooled client. A caller that changes what reads plan with
         says so (`changed`)."""

@@ -18,7 +18,7 @@ from live import wait_for
 
 from collector import config as config_mod
 from collector import inventory, visits, visits_open
-from collector.read import page_lists, suppress
+from collector.read import card_lists, suppress
 
 SITE = "ret.example"
 CONFIG = f"""
@@ -57,7 +57,7 @@ def fill_every_table(api: Any) -> None:
     visits_open.update_open(api.store, api.collector.clock())  # the open day's visits reach visits_open
     # The day is closed: its visits reach the visit rollups.
     visits.close_due(api.store, api.collector.clock() + 3 * 86400, keep_days=lambda site: 400)
-    page_lists.keep_ready(api.store, api.collector.config, api.collector.clock())  # the round's page lists
+    card_lists.keep_ready(api.store, api.collector.config, api.collector.clock())  # the round's card lists
 
 
 def columns_on_disk(store, table: str) -> set[str]:
@@ -114,7 +114,7 @@ def test_retention_equals_the_ttl_the_engine_computes_for_the_sites_settings(sit
     suppress.publish_thresholds(store, config_mod.Config(sites={SITE: config.sites[SITE]}), site_api.collector.clock())
     inv = inventory.build(store, site_api.collector.config, SITE)
     expected = {"events": 7, "consent_receipts": 500, "pages_hourly": 35, "event_ids": 1, "visits_open": 7,
-                "visits_watermark": 1, "page_windows": 7, "visits_open_daily": 1, "page_lists": 1}
+                "visits_watermark": 1, "page_windows": 7, "visits_open_daily": 1, "card_lists": 1}
     for table in inv["tables"]:
         name, days = table["table"], table["retention_days"][SITE]
         create = store.query(f"SELECT create_table_query FROM system.tables WHERE database = 'analytics' "

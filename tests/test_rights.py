@@ -17,7 +17,7 @@ from live import wait_for
 
 from collector import rights, visits, visits_open
 from collector.pseudonyms import visitor_id
-from collector.read import page_lists
+from collector.read import card_lists
 
 A, B = "browser-first-party-000A", "browser-first-party-000B"
 PAGE = {"origin": "https://test.example"}
@@ -97,7 +97,7 @@ def test_site_purge_empties_every_table_of_that_site_only(api, store) -> None:
     api.flush()
     visits_open.update_open(store, api.collector.clock())  # the open day's visits reach visits_open
     visits.close_due(store, api.collector.clock() + 3 * 86400)  # the day's visits reach the visit rollups
-    page_lists.keep_ready(store, api.collector.config, api.collector.clock())  # the round's page lists
+    card_lists.keep_ready(store, api.collector.config, api.collector.clock())  # the round's card lists
     wait_for(lambda: store.query("SELECT count() FROM analytics.site_privacy WHERE site = 'country.example'")[0][0],
              30, "the published thresholds")
     tables = analytics_tables(store)

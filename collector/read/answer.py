@@ -26,9 +26,9 @@ COMPARISONS = {"previous_period", "year_over_year"}
 # The facts a plan needs are kept this long by the process, unless it changed the store since (Store.generation);
 # older facts are safe (see `one_moment`): another process's change is seen within a second.
 FACTS_TTL_S = 1.0
-# (from, to, attempt) of the complete page lists of the site's current build (collector/read/page_lists.py).
-LISTS_SQL = ("(SELECT groupArray((date_from, date_to, attempt)) FROM analytics.page_lists WHERE site = {site:String} "
-             "AND kind = 'complete' AND round = (SELECT argMax(built_ms, watermark_ms) FROM analytics.visits_watermark "
+# (from, to, attempt) of the complete card lists of the site's current build (collector/read/card_lists.py).
+LISTS_SQL = ("(SELECT groupArray((date_from, date_to, attempt)) FROM analytics.card_lists WHERE site = {site:String} "
+             "AND dimension = '' AND round = (SELECT argMax(built_ms, watermark_ms) FROM analytics.visits_watermark "
              "WHERE site = {site:String}))")
 RATE_METRICS = {"bounce_rate", "conversion_rate", "percentage"}  # change is a difference in points
 
@@ -61,7 +61,7 @@ def context(store: Store, config: Config, q: Query, today: dt.date, admin: bool)
     """What the builder needs to know about the store, read in one round: the closed days, the open days'
     watermark and build, the page windows and lists ready and, for a reader with k > 1, the site's cell key.
     Read once per view (`one_moment`), and kept for FACTS_TTL_S unless this process changed the store."""
-    memo, key = _moment.get(), (q.site, admin, today, builder.pages(q))
+    memo, key = _moment.get(), (q.site, admin, today, builder.pages(q), builder.listed(q))
     if memo is not None and key in memo:
         return memo[key]
     generation, now = store.generation, time.monotonic()
@@ -82,8 +82,9 @@ def _context(store: Store, config: Config, q: Query, today: dt.date, admin: bool
     policy = config.sites[q.site]
     k = suppress.threshold(config, q.site, admin)
     key = cellkey.KEY_SQL if k > 1 else "(0, 0)"
-    # The page windows and lists answer page lists only.
-    ready, lists = (page_windows.READY_SQL, LISTS_SQL) if builder.pages(q) else ("[]", "[]")
+    # The page windows answer page lists only, the card lists single-dimension cards.
+    ready = page_windows.READY_SQL if builder.pages(q) else "[]"
+    lists = LISTS_SQL if builder.listed(q) else "[]"
     with store.beside_writer() as client:
         closed, mark, (k0, k1), windows, listed = client.query(
             f"SELECT {visits.CLOSED_SQL}, {visits_open.watermark_sql()}, {key}, {ready}, {lists}",

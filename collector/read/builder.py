@@ -73,7 +73,7 @@ class Context:
     open_from: dt.date | None = None  # ... for the days from this one on
     windows: frozenset[int] = frozenset()  # lengths of the whole page windows ending on closed_through
     built_ms: int = 0  # the closer's current build of the open days in rollup shapes (0: none)
-    lists: tuple[tuple[dt.date, dt.date, int], ...] = ()  # (from, to, attempt) of the page lists of that build
+    lists: tuple[tuple[dt.date, dt.date, int], ...] = ()  # (from, to, attempt) of the card lists of that build
 
 
 def _sql_metrics(q: Query) -> tuple[str, ...]:
@@ -82,7 +82,8 @@ def _sql_metrics(q: Query) -> tuple[str, ...]:
     return tuple(["visitors"] + [m for m in wanted if m != "visitors"])
 
 
-def _partials(q: Query) -> set[str]:
+def partials_of(q: Query) -> set[str]:
+    """The partial aggregates `q` needs (the visitors sketch always: suppression needs it)."""
     out = {"p_v"}
     for m in q.metrics:
         out |= METRIC_PARTIALS[m]
@@ -119,7 +120,7 @@ def build(q: Query, ctx: Context) -> Plan:
 def inner_of(q: Query, ctx: Context, params: dict[str, Any]) -> tuple[str, list[tuple[Source, dt.date, dt.date]]]:
     """(SQL of the rows the fold takes: columns g0..gN-1, a visitors sketch state p_v and the partial sums
     the query needs; the parts read), adding the parameters it uses to `params`."""
-    dims, partials = set(q.dimensions) | set(q.filter_dims), _partials(q)
+    dims, partials = set(q.dimensions) | set(q.filter_dims), partials_of(q)
     parts: list[tuple[Source, dt.date, dt.date]] = []
     event_rollup = None if q.session else next((s for s in EVENT_ROLLUPS if s.covers(dims, partials)), None)
     # No event rollup holds it and no event dimension asks for events: visits hold the same numbers.
@@ -160,21 +161,21 @@ def inner_of(q: Query, ctx: Context, params: dict[str, Any]) -> tuple[str, list[
 
 
 def _listed(q: Query, ctx: Context, params: dict[str, Any]) -> tuple[str, list[tuple[Source, dt.date, dt.date]]] | None:
-    """The rows of a page list the closer keeps ready for `q`'s range (collector/read/page_lists.py), with each
-    page's visitors already counted (`vis`), when `q` lists pages of one kind without filters over such a
+    """The rows of a card the closer keeps ready for `q`'s range (collector/read/card_lists.py), with each
+    value's visitors already counted (`vis`), when `q` lists one such dimension without filters over such a
     range and asks only for columns the list holds; else None."""
-    if q.filters or len(q.dimensions) != 1 or not ctx.built_ms:
+    if not listed(q) or not ctx.built_ms:
         return None
-    source = LISTS.get(q.dimensions[0])
+    source = LISTS[q.dimensions[0]]
     attempt = dict(((a, b), n) for a, b, n in sorted(ctx.lists)).get((q.date_from, q.date_to))
-    if source is None or attempt is None or not _partials(q) <= set(source.partials):
+    if attempt is None or not partials_of(q) <= set(source.partials):
         return None
     params |= {"built": ctx.built_ms, "attempt": attempt, "from0": q.date_from, "to0": q.date_to}
     cols = [f"{source.columns[q.dimensions[0]]} AS g0", "uniques AS vis"]
-    cols += [f"{source.partials[p]} AS {p}" for p in sorted(_partials(q))]
+    cols += [f"{source.partials[p]} AS {p}" for p in sorted(partials_of(q))]
     sql = (f"SELECT {', '.join(cols)} FROM {source.table} WHERE site = {{site:String}} AND round = {{built:UInt64}} "
-           "AND date_from = {from0:Date} AND date_to = {to0:Date} AND attempt = {attempt:UInt64} "
-           f"AND {source.where}")
+           f"AND date_from = {{from0:Date}} AND date_to = {{to0:Date}} AND {source.where} "
+           "AND attempt = {attempt:UInt64}")
     return sql, [(source, q.date_from, q.date_to)]
 
 
@@ -244,6 +245,11 @@ def _order(q: Query, metrics: tuple[str, ...]) -> list[str]:
         time = [f"d{i} ASC" for i, d in enumerate(q.dimensions) if d.startswith("time")]
         keys = time or [f"{column(q.metrics[0])} DESC"]
     return keys + [f"d{i} ASC" for i in range(len(q.dimensions))]
+
+
+def listed(q: Query) -> bool:
+    """Whether the card lists may answer `q`: one dimension they hold, no filters."""
+    return len(q.dimensions) == 1 and q.dimensions[0] in LISTS and not q.filters
 
 
 def pages(q: Query) -> bool:

@@ -122,14 +122,15 @@ WINDOWS = {
 
 PAGE_DIMENSIONS = frozenset({"event:page", "visit:entry_page", "visit:exit_page"})
 
-# The page lists of the standard ranges as of the closer's current build, each page's visitors counted
-# (collector/read/page_lists.py): one row per page, read as they are.
+# The dashboard's cards over the standard ranges as of the closer's current build, each value's visitors
+# counted (collector/read/card_lists.py): one row per value, read as they are.
 _LIST_PARTIALS = {"p_v": "visitors", "p_visits": "visit_count", "p_bounces": "bounces", "p_pv": "pageviews",
                   "p_dur": "duration_s", "p_ev": "events"}
-LISTS = {dim: Source(f"page lists ({kind})", "analytics.page_lists", {dim: "page"},
-                     {p: _LIST_PARTIALS[p] for p in (("p_v", "p_pv") if kind == "page" else _LIST_PARTIALS)},
-                     where=f"kind = '{kind}'")
-         for dim, kind in (("event:page", "page"), ("visit:entry_page", "entry"), ("visit:exit_page", "exit"))}
+LISTS = {dim: Source(f"card lists ({dim})", "analytics.card_lists", {dim: "value"},
+                     {p: _LIST_PARTIALS[p] for p in (("p_v", "p_pv") if dim == "event:page" else _LIST_PARTIALS)},
+                     where=f"dimension = '{dim}'")
+         for dim in ("event:page", *(f"visit:{d}" for d in ("entry_page", "exit_page", "source", "country", "region",
+                                                          "city", "device", "browser", "os")))}
 
 _GOAL = "if(type = 'custom', name, '')"
 EVENT_ROLLUPS = (

@@ -1,4 +1,4 @@
-"""Page lists kept ready (collector/read/page_lists.py): the standard ranges' top, entry and exit pages read from
+"""Page lists kept ready (collector/read/card_lists.py): the standard ranges' top, entry and exit pages read from
 the round's lists equal, row for row and for the reader (suppressed, perturbed) and the admin, the same lists
 merged from the page windows, day rollups and the open days' build; only whole attempts of the current build
 are read; filters and other ranges are read as before; a new build is read merged until its lists exist."""
@@ -15,7 +15,7 @@ import pytest
 from bench import generate
 from collector import config as config_mod
 from collector import visits, visits_open
-from collector.read import answer, cellkey, page_lists, query
+from collector.read import answer, card_lists, cellkey, query
 
 SITE = "bench.example"
 CARDS = {
@@ -23,13 +23,17 @@ CARDS = {
     "entry pages": {"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"],
                     "dimensions": ["visit:entry_page"]},
     "exit pages": {"metrics": ["visitors", "visits", "views_per_visit"], "dimensions": ["visit:exit_page"]},
+    "sources": {"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"], "dimensions": ["visit:source"]},
+    "countries": {"metrics": ["visitors", "visits"], "dimensions": ["visit:country"]},
+    "cities": {"metrics": ["visitors"], "dimensions": ["visit:city"]},
+    "browsers": {"metrics": ["visitors", "pageviews"], "dimensions": ["visit:browser"]},
 }
 
 
 @pytest.fixture(scope="module")
 def ready(session_store: Any) -> tuple[Any, config_mod.Config, dt.date, float]:
     """30 days of generated traffic as a running collector keeps it: closable days closed, their page windows
-    written, the open days built and the page lists of the build written. (store, config, today, now)."""
+    written, the open days built and the card lists of the build written. (store, config, today, now)."""
     store = session_store
     for (table,) in store.query("SELECT name FROM system.tables WHERE database = 'analytics' "
                                 "AND engine LIKE '%MergeTree' AND total_rows > 0"):
@@ -40,10 +44,10 @@ def ready(session_store: Any) -> tuple[Any, config_mod.Config, dt.date, float]:
     cellkey.ensure_keys(store, config, now)
     visits.close_due(store, now)
     visits_open.update_open(store, now)
-    written = page_lists.keep_ready(store, config, now)
+    written = card_lists.keep_ready(store, config, now)
     today = dt.datetime.fromtimestamp(now, dt.UTC).date()
-    assert {(a, b) for _, _, a, b in written} == {(today - dt.timedelta(days=n - 1), today) for n in page_lists.RANGES}
-    assert page_lists.keep_ready(store, config, now) == []  # written once per build
+    assert {(a, b) for _, _, a, b in written} == {(today - dt.timedelta(days=n - 1), today) for n in card_lists.RANGES}
+    assert card_lists.keep_ready(store, config, now) == []  # written once per build
     return store, config, today, now
 
 
@@ -52,14 +56,14 @@ Answer = tuple[list[dict[str, Any]], dict[str, Any]]
 
 def both(store: Any, config: config_mod.Config, body: dict[str, Any], today: dt.date,
          admin: bool) -> tuple[Answer, Answer]:
-    """(rows, meta) of `body` read with the page lists and merged without them."""
+    """(rows, meta) of `body` read with the card lists and merged without them."""
     q = query.parse({"site_id": SITE, **body}, today)
     ctx = answer.context(store, config, q, today, admin)
     return answer._rows(store, q, ctx), answer._rows(store, q, dataclasses.replace(ctx, lists=()))
 
 
 def listed(meta: dict[str, Any]) -> bool:
-    return any("page lists" in source for source in meta["sources"])
+    return any("card lists" in source for source in meta["sources"])
 
 
 @pytest.mark.parametrize("admin", [False, True], ids=["reader", "admin"])
@@ -72,9 +76,9 @@ def test_a_list_answers_what_the_merged_read_answers(ready, card: str, date_rang
     (rows, meta), (merged, merged_meta) = both(store, config, body, today, admin)
     assert listed(meta) and not listed(merged_meta), meta["sources"]
     assert any("(open days)" in s or s.startswith("rollup:top_pages_daily") for s in merged_meta["sources"])
-    assert len(rows) == 10 and rows == merged
+    assert len(rows) >= 3 and rows == merged
     assert {**meta, "sources": None} == {**merged_meta, "sources": None}
-    if not admin:  # the reader's list folds small pages: the list holds their sketches as the day rows do
+    if not admin and card.endswith("pages"):  # the reader's list folds small pages: the list holds their sketches
         assert meta["suppressed_rows"] > 0
 
 
@@ -95,9 +99,9 @@ def test_only_whole_attempts_of_the_current_build_are_read(ready) -> None:
     (rows, meta), _ = both(store, config, body, today, admin=True)
     mark = visits_open.watermark(store, SITE)
     # An attempt that crashed before its complete row: a page with a huge count nobody may read.
-    store.command("INSERT INTO analytics.page_lists (site, round, date_from, date_to, kind, attempt, page, uniques) "
-                  f"VALUES ('{SITE}', {mark.built_ms}, '{today - dt.timedelta(days=6)}', '{today}', 'page', "
-                  f"{time.time_ns() // 1000}, '/crashed', 999999)")
+    store.command("INSERT INTO analytics.card_lists (site, round, date_from, date_to, dimension, attempt, value, "
+                  f"uniques) VALUES ('{SITE}', {mark.built_ms}, '{today - dt.timedelta(days=6)}', '{today}', "
+                  f"'event:page', {time.time_ns() // 1000}, '/crashed', 999999)")
     assert both(store, config, body, today, admin=True)[0] == (rows, meta)
     # New rows and a round: a new build, whose lists do not exist yet; reads merge it meanwhile.
     store.command("INSERT INTO analytics.events (site, ts, type, path, visitor_id, tier, retention_days, "
@@ -107,7 +111,7 @@ def test_only_whole_attempts_of_the_current_build_are_read(ready) -> None:
     assert second["built_ms"] > mark.built_ms
     (fresh, fresh_meta), (merged, _) = both(store, config, body, today, admin=True)
     assert not listed(fresh_meta) and fresh == merged
-    assert page_lists.keep_ready(store, config, now + 1)
+    assert card_lists.keep_ready(store, config, now + 1)
     (again, again_meta), _ = both(store, config, body, today, admin=True)
     assert listed(again_meta) and again == fresh and again != rows
     assert any(r["d0"] == "/fresh" for r in again)  # the new rows are in
