@@ -2,8 +2,11 @@
 
 The builder picks what to read from the query, never the caller: event metrics from the first rollup that
 has every dimension and filter column, else from the raw events; session metrics from the visit rollups
-for days the sessioniser has closed and from the sessionised raw events (collector/visits.py) for the days
-after. Raw reads are allowed only inside the site's raw retention (`RawExpired` otherwise). The result of
+for days the sessioniser has closed and, for the open days after, from the closer's current build of them in
+the same shapes (collector/open_rollups.py), else from visits_open and the visitors stored since its round
+(collector/visits_open.py), else from the sessionised raw events (collector/visits.py). A single-dimension
+card of a standard range reads the closer's card list when there is one (collector/read/card_lists.py).
+Raw reads are allowed only inside the site's raw retention (`RawExpired` otherwise). The result of
 every query goes through the small-cell fold of collector/read/suppress.py (which also perturbs a
 reader's counts, collector/read/cellkey.py). Request values only ever reach
 the SQL as `{name:Type}` parameters. What it can read is collector/read/sources.py.
