@@ -26,7 +26,8 @@ from conftest import LONDON_IP, MINNEAPOLIS_IP, Api, Clock
 from dashboard_harness import run_dashboard
 from live import Collector
 
-from collector.read import cellkey
+from collector import visits_open
+from collector.read import card_lists, cellkey
 from collector.settings import DEMO_CONFIG, Settings
 
 XSS_PATH = "/<script>alert(1)</script>"
@@ -106,6 +107,9 @@ def live(make_api: Callable[..., Api], clock: Clock) -> Iterator[LiveCollector]:
     london, minneapolis = make_api(peer=LONDON_IP), make_api(peer=MINNEAPOLIS_IP)
     pin_cell_key(london.store)
     seed(london, minneapolis, clock)
+    # The closer's round (a minute apart in a running collector): the open day's visits and cards as of now.
+    visits_open.update_open(london.store, clock.now)
+    card_lists.keep_ready(london.store, london.collector.config, clock.now)
     with serve_collector(london) as collector:
         settled(collector)
         yield collector
