@@ -1,7 +1,7 @@
 """The dashboard's single-dimension cards over its standard ranges, ready as of the closer's current build
 (analytics.card_lists).
 
-A card (top pages, sources, countries...) ranks every value by its visitors before it can fold and cut: a
+A card (top pages, sources, countries, goals...) ranks every value by its visitors before it can fold and cut: a
 30-day page list at 10 million events a month is ~3,200 pages, each a sketch of the closed days' page window
 merged with the open days' day rows, ~120 ms of merging per answer whatever its LIMIT; a country card merges
 a sketch per city and day. After each round of the closer (collector/visits_open.py) this module computes,
@@ -32,11 +32,11 @@ from .query import Query
 RANGES = (7, 30)  # "7d" and "30d": today and the days before it
 _VISITS = ("visitors", "visits", "bounce_rate", "pageviews", "visit_duration", "events")
 # The dashboard's cards (collector/read/static/cards.js), each with every metric it can show.
-CARDS = {"event:page": ("visitors", "pageviews"),
+CARDS = {"event:page": ("visitors", "pageviews"), "event:goal": ("visitors", "events"),
          **{f"visit:{d}": _VISITS for d in ("entry_page", "exit_page", "source", "country", "region", "city",
                                             "device", "browser", "os")}}
 _COLUMNS = ("site, round, date_from, date_to, attempt, dimension, value, uniques, pageviews, visit_count, bounces, "
-            "events, duration_s, visitors")
+            "events, duration_s")
 _PARTIALS = ("p_pv", "p_visits", "p_bounces", "p_ev", "p_dur")  # in the order of _COLUMNS after uniques
 
 def keep_ready(store: Store, config: Config, now: float) -> list[tuple[str, int, dt.date, dt.date]]:
@@ -76,12 +76,14 @@ def _write_one(store: Store, site: str, ctx: builder.Context, start: dt.date, en
             return False
         have = builder.partials_of(Query(site, metrics, start, end, (dim,)))
         sums = ", ".join(p if p in have else "0" for p in _PARTIALS)
-        statements.append((f"INSERT INTO analytics.card_lists ({_COLUMNS}) SELECT {{s_site:String}}, "
+        # The sketch goes to the column of its type: the custom-event rollups keep the default precision.
+        sketch = "event_visitors" if parts[0][0].sketch_params == "" else "visitors"
+        statements.append((f"INSERT INTO analytics.card_lists ({_COLUMNS}, {sketch}) SELECT {{s_site:String}}, "
                            "{s_round:UInt64}, {s_from:Date}, {s_to:Date}, {s_attempt:UInt64}, "
                            f"'{dim}', g0, finalizeAggregation(p_v), {sums}, p_v FROM ({inner})", {**params, **head}))
     statements.append((f"INSERT INTO analytics.card_lists ({_COLUMNS}) SELECT {{s_site:String}}, {{s_round:UInt64}}, "
-                       "{s_from:Date}, {s_to:Date}, {s_attempt:UInt64}, '', '', 0, 0, 0, 0, 0, 0, "
-                       "uniqCombined64State(12)(number) FROM numbers(0)", head))  # the complete row, written last
+                       "{s_from:Date}, {s_to:Date}, {s_attempt:UInt64}, '', '', 0, 0, 0, 0, 0, 0",
+                       head))  # the complete row, written last
     for sql, params in statements:
         with store.beside_writer() as client:  # the writer never waits for a card
             client.command(sql, parameters=params)

@@ -131,6 +131,10 @@ LISTS = {dim: Source(f"card lists ({dim})", "analytics.card_lists", {dim: "value
                      where=f"dimension = '{dim}'")
          for dim in ("event:page", *(f"visit:{d}" for d in ("entry_page", "exit_page", "source", "country", "region",
                                                           "city", "device", "browser", "os")))}
+# Goals come from events_daily, whose sketches keep the default precision: their own sketch column.
+LISTS["event:goal"] = Source("card lists (event:goal)", "analytics.card_lists", {"event:goal": "value"},
+                             {"p_v": "event_visitors", "p_ev": "events"}, sketch_params="",
+                             where="dimension = 'event:goal'")
 
 _GOAL = "if(type = 'custom', name, '')"
 EVENT_ROLLUPS = (

@@ -1,6 +1,6 @@
 -- The dashboard's single-dimension cards over its standard ranges ("last 7 days" and "last 30 days", ending
 -- today) as of the visits closer's current build (analytics.visits_open_daily): after a round, each site's
--- top pages, entry and exit pages, sources, locations and technology over each range, one row per value with
+-- top pages, entry and exit pages, sources, locations, technology and goals over each range, one row per value with
 -- its visitors already counted (collector/read/card_lists.py), computed by the stats builder from the same
 -- rollups, page windows and build a read would merge. A card of such a range then reads these rows as they
 -- are instead of merging a sketch per value and day; other ranges, filters and columns are read as before.
@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS analytics.card_lists
     events UInt64 COMMENT 'Events in those visits | Activity per visit | all',
     duration_s UInt64 COMMENT 'Sum of those visits'' durations, seconds | Average visit duration | all',
     visitors AggregateFunction(uniqCombined64(12), UInt64) COMMENT 'Compact sketch of distinct visitor ids; ids cannot be read back from it | The visitors of the rows folded into (other) | all',
+    event_visitors AggregateFunction(uniqCombined64, UInt64) COMMENT 'The same sketch at the precision of the custom-event rollups (goals) | The visitors of the goals folded into (other) | all',
     written DateTime DEFAULT now() COMMENT 'When the row was written | Expiry of lists no round dropped | all'
 )
 ENGINE = MergeTree
