@@ -44,7 +44,7 @@ def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, ord
     {offset:UInt64}, and when perturbing the cell key's {ck0:UInt64} and {ck1:UInt64} (`cellkey.key_of`;
     or the SQL `key`). `order` lists ORDER BY terms over d* and metric names. `many`: the result has many
     rows with large sketches (a page list), so only the folded rows' sketches are merged again. `counted`:
-    `inner` also has each row's visitors counted, as `vis`."""
+    `inner` also has each row's visitors counted, as `vis`, and only the rows that can fold need a sketch."""
     def released(count: str) -> str:
         return cellkey.noisy_sql(count, k, key) if perturb else count
 
@@ -53,7 +53,7 @@ def fold_sql(inner: str, ndims: int, metrics: Mapping[str, str], merge: str, ord
     # rows' sketches are merged again (for a 30-day page list at 10M events, merging every row's sketch a
     # second time cost ~35 ms); with a few, the plain merge is the cheaper statement to plan (~5-10 ms).
     fn, _, fn_params = merge.partition("(")
-    once = f"if(max(fold), {fn}If{'(' + fn_params if fn_params else ''}(p_v, fold), any(vis))" if many \
+    once = f"if(max(fold), {fn}If{'(' + fn_params if fn_params else ''}(p_v, fold), any(vis))" if many or counted \
         else f"{merge}(p_v)"
     metrics = {name: sql.replace(f"{merge}(p_v)", once) for name, sql in metrics.items()}
     tiebreak = "".join(f", {g} ASC" for g in groups)

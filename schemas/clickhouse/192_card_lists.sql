@@ -27,8 +27,9 @@ CREATE TABLE IF NOT EXISTS analytics.card_lists
 )
 ENGINE = MergeTree
 PARTITION BY round
-ORDER BY (site, date_to, date_from, dimension, attempt, value)
+-- By count within a card: the rows a fold can take (the smallest) are read with their sketches, in few granules.
+ORDER BY (site, date_to, date_from, dimension, attempt, uniques, value)
 -- Dropped with their build some minutes after it is superseded (collector/open_rollups.py); this TTL is the backstop.
 TTL written + toIntervalDay(1)
-SETTINGS fsync_after_insert = 1, fsync_part_directory = 1
+SETTINGS fsync_after_insert = 1, fsync_part_directory = 1, index_granularity = 256
 COMMENT 'The dashboard''s single-dimension cards over the standard ranges as of the closer''s current build'
