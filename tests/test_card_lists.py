@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import pytest
+from test_visits_open import insert
 
 from bench import generate
 from collector import config as config_mod
@@ -118,3 +119,31 @@ def test_only_whole_attempts_of_the_current_build_are_read(ready) -> None:
     (again, again_meta), _ = both(store, config, body, today, admin=True)
     assert listed(again_meta) and again == fresh and again != rows
     assert any(r["d0"] == "/fresh" for r in again)  # the new rows are in
+
+
+def test_a_large_row_the_fold_takes_is_read_with_its_sketch(store) -> None:
+    # Two pages of one visitor each hold fewer than k = 5 together, so the next page up (20 visitors) folds into
+    # (other) with them (complementary suppression): its sketch must be read although it is far above k.
+    site, now = "s", time.time()
+    config = config_mod.parse({"sites": {site: {"domains": ["s.example"], "small_cell_threshold": 5}}})
+    cellkey.ensure_keys(store, config, now)
+    base = int(now) - 3600
+    visitors = [("/a", 1), ("/b", 1), ("/c", 20), ("/d", 30)]
+    events, vid = [], 0
+    for path, count in visitors:
+        for _ in range(count):
+            vid += 1
+            events.append((vid, base + vid, "pageview", path, "full", "", "DE", 400))
+    insert(store, events + [(999, int(now) - 10 * 86400, "pageview", "/old", "full", "", "DE", 400)], site)
+    visits.close_due(store, now)  # the site's days before the open ones are closed: its lists can be written
+    visits_open.update_open(store, now)
+    assert card_lists.keep_ready(store, config, now)
+    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    q = query.parse({"site_id": site, "metrics": ["visitors"], "dimensions": ["event:page"], "date_range": "7d"},
+                    today)
+    ctx = answer.context(store, config, q, today, admin=False)
+    (rows, meta), (merged, _) = answer._rows(store, q, ctx), answer._rows(store, q, dataclasses.replace(ctx, lists=()))
+    assert listed(meta) and rows == merged
+    other = next(r for r in rows if r["is_other"])
+    assert other["folded"] == 3 and other["exact_visitors"] == 22  # /a, /b and /c, sketches merged
+    assert [r["d0"] for r in rows if not r["is_other"]] == ["/d"]
