@@ -70,7 +70,8 @@ def test_a_window_answers_what_the_day_rows_answer(closed, card: str, date_range
 
 def test_other_ranges_and_time_series_read_the_day_rows(closed) -> None:
     store, config, today = closed
-    for body in ({**CARDS["top pages"], "date_range": "month"},
+    # (Not "month": on the 7th it is "7d", whose closed days a window holds.)
+    for body in ({**CARDS["top pages"], "date_range": [(today - dt.timedelta(days=12)).isoformat(), today.isoformat()]},
                  {**CARDS["top pages"], "date_range": [(today - dt.timedelta(days=20)).isoformat(), today.isoformat()]},
                  {"metrics": ["visitors"], "dimensions": ["time:day"], "date_range": "30d",
                   "filters": [["is", "event:page", ["/"]]]}):
