@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,12 @@ def _ingest(store: Store, rows: int) -> dict[str, Any]:
             "ratio": a / b}
 
 
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """(what `fn(*args)` returns, the seconds it took)."""
+    t0 = time.perf_counter()
+    return fn(*args), time.perf_counter() - t0
+
+
 def _close(store: Store, now: float) -> tuple[float, float, int]:
     """Close every closable day one by one: (total seconds, longest day's seconds, days)."""
     until = visits.last_closable_day(now, 24 * 3600)
@@ -148,27 +155,17 @@ def run(rows: int) -> dict[str, Any]:
         cellkey.ensure_keys(store, config, now)  # as the collector does at start
         today = dt.datetime.fromtimestamp(now, dt.UTC).date()
         close_s, longest_s, days = _close(store, now)  # the last two days stay open
-        t0 = time.perf_counter()
-        page_windows.keep_current(store)  # as the closer does once the days are closed
-        windows_s = time.perf_counter() - t0
+        _, windows_s = _timed(page_windows.keep_current, store)  # as the closer does once the days are closed
         for table in ROLLUPS:  # a month-old store has merged its parts: compare steady states
             store.command(f"OPTIMIZE TABLE analytics.{table} FINAL")
         open_days_raw = _queries(store, config, today)  # before any visits_open round: open days from raw events
-        t0 = time.perf_counter()
-        first_round = visits_open.update_open(store, now)
-        first_round_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        card_lists.keep_ready(store, config, now)
-        first_lists_s = time.perf_counter() - t0
+        first_round, first_round_s = _timed(visits_open.update_open, store, now)
+        _, first_lists_s = _timed(card_lists.keep_ready, store, config, now)
         # Two minutes of traffic, then a round as the closer runs one every minute: its cost at this traffic.
         tail = max(1, rows // (30 * 24 * 30))
         store.command(f"{generate.INSERT} {generate.events_select(tail, 70_000_000)}")
-        t0 = time.perf_counter()
-        steady = visits_open.update_open(store, now)
-        steady_round_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        card_lists.keep_ready(store, config, now)
-        steady_lists_s = time.perf_counter() - t0
+        steady, steady_round_s = _timed(visits_open.update_open, store, now)
+        _, steady_lists_s = _timed(card_lists.keep_ready, store, config, now)
         open_days = _queries(store, config, today)  # the open days from the round's build and card lists
         visits.close_due(store, now + 3 * 86400)
         for table in ROLLUPS:

@@ -125,6 +125,10 @@ def watermark_sql(site: bool = True) -> str:
             f"FROM analytics.visits_watermark{where})")
 
 
+# The current build of {site:String} (0: none), as a scalar subquery.
+BUILT_SQL = "(SELECT argMax(built_ms, watermark_ms) FROM analytics.visits_watermark WHERE site = {site:String})"
+
+
 def watermark_of(row: tuple[int, dt.date, int, int]) -> Mark | None:
     """The tuple of `watermark_sql` as a Mark, None before the first round."""
     return Mark(int(row[0]), row[1], int(row[3])) if row[2] else None

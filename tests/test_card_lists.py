@@ -11,14 +11,13 @@ import time
 from typing import Any
 
 import pytest
+from test_page_windows import SITE, generated_month
 from test_visits_open import insert
 
-from bench import generate
 from collector import config as config_mod
 from collector import visits, visits_open
 from collector.read import answer, card_lists, cellkey, query
 
-SITE = "bench.example"
 CARDS = {
     "top pages": {"metrics": ["visitors", "pageviews"], "dimensions": ["event:page"]},
     "entry pages": {"metrics": ["visitors", "visits", "bounce_rate", "visit_duration"],
@@ -37,14 +36,7 @@ def ready(session_store: Any) -> tuple[Any, config_mod.Config, dt.date, float]:
     """30 days of generated traffic as a running collector keeps it: closable days closed, their page windows
     written, the open days built and the card lists of the build written. (store, config, today, now)."""
     store = session_store
-    for (table,) in store.query("SELECT name FROM system.tables WHERE database = 'analytics' "
-                                "AND engine LIKE '%MergeTree' AND total_rows > 0"):
-        store.command(f"TRUNCATE TABLE analytics.{table}")
-    store.command(f"{generate.INSERT} {generate.events_select(20_000)}")
-    config = config_mod.parse({"sites": {SITE: {"domains": [SITE]}}})
-    now = time.time()
-    cellkey.ensure_keys(store, config, now)
-    visits.close_due(store, now)
+    config, now = generated_month(store)
     visits_open.update_open(store, now)
     written = card_lists.keep_ready(store, config, now)
     today = dt.datetime.fromtimestamp(now, dt.UTC).date()

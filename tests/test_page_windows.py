@@ -27,11 +27,9 @@ CARDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def closed(session_store: Any) -> tuple[Any, config_mod.Config, dt.date]:
-    """30 days of generated traffic, every closable day closed, filled once for the module: (store, config,
-    the day a dashboard's "today" is when the newest closed day is the day before yesterday)."""
-    store = session_store
+def generated_month(store: Any) -> tuple[config_mod.Config, float]:
+    """An emptied store with 30 days of generated traffic for SITE, every closable day closed (and its page
+    windows written): (config, the closer's clock)."""
     for (table,) in store.query("SELECT name FROM system.tables WHERE database = 'analytics' "
                                 "AND engine LIKE '%MergeTree' AND total_rows > 0"):
         store.command(f"TRUNCATE TABLE analytics.{table}")
@@ -40,6 +38,15 @@ def closed(session_store: Any) -> tuple[Any, config_mod.Config, dt.date]:
     now = time.time()
     cellkey.ensure_keys(store, config, now)
     visits.close_due(store, now)
+    return config, now
+
+
+@pytest.fixture(scope="module")
+def closed(session_store: Any) -> tuple[Any, config_mod.Config, dt.date]:
+    """30 days of generated traffic, every closable day closed, filled once for the module: (store, config,
+    the day a dashboard's "today" is when the newest closed day is the day before yesterday)."""
+    store = session_store
+    config, _ = generated_month(store)
     last = visits.closed_through(store, SITE)
     assert last is not None
     return store, config, last + dt.timedelta(days=2)

@@ -28,8 +28,7 @@ COMPARISONS = {"previous_period", "year_over_year"}
 FACTS_TTL_S = 1.0
 # (from, to, attempt) of the complete card lists of the site's current build (collector/read/card_lists.py).
 LISTS_SQL = ("(SELECT groupArray((date_from, date_to, attempt)) FROM analytics.card_lists WHERE site = {site:String} "
-             "AND dimension = '' AND round = (SELECT argMax(built_ms, watermark_ms) FROM analytics.visits_watermark "
-             "WHERE site = {site:String}))")
+             f"AND dimension = '' AND round = {visits_open.BUILT_SQL})")
 RATE_METRICS = {"bounce_rate", "conversion_rate", "percentage"}  # change is a difference in points
 
 
